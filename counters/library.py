@@ -1,0 +1,82 @@
+"""The Lua function library: built from counters/lua/*.lua, loaded once, called with FCALL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import ResponseError
+
+NAME = "reddot"
+Client = Redis | RedisCluster
+
+
+def source() -> str:
+    """The library source: the shared helpers, then one file per function."""
+    files = sorted(
+        (f for f in resources.files("counters.lua").iterdir() if f.name.endswith(".lua")),
+        key=lambda f: (f.name != "_lib.lua", f.name),
+    )
+    return f"#!lua name={NAME}\n" + "\n".join(f.read_text() for f in files)
+
+
+def is_missing(error: BaseException) -> bool:
+    """Whether an error means the library is not loaded (FUNCTION FLUSH, a fresh server)."""
+    return isinstance(error, ResponseError) and "function not found" in str(error).lower()
+
+
+class Library:
+    """Loads the function library and calls its functions, reloading it when it vanished."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._source = source()
+
+    async def load(self) -> None:
+        """FUNCTION LOAD REPLACE on the server (every primary of a cluster)."""
+        await self.client.function_load(self._source, replace=True)
+
+    async def loaded(self) -> bool:
+        """Whether the server holds this library (readiness)."""
+        libraries: Any = await self.client.function_list(library=NAME)
+        return bool(libraries)
+
+    async def call(self, name: str, keys: Sequence[str], args: Sequence[object]) -> Any:
+        """FCALL one function; if the library vanished, load it and call again."""
+        try:
+            return await self.client.fcall(name, len(keys), *keys, *args)
+        except ResponseError as error:
+            if not is_missing(error):
+                raise
+        await self.load()
+        return await self.client.fcall(name, len(keys), *keys, *args)
+
+    async def call_many(self, calls: Sequence[tuple[str, Sequence[str], Sequence[object]]]) -> list[Any]:
+        """FCALL many functions in pipelines; retry the calls that found no library.
+
+        Every reddot function is idempotent for the calls batched here (ingest, recall),
+        so a call repeated after a reload cannot count twice.
+        """
+        results: list[Any] = [None] * len(calls)
+        pending = list(range(len(calls)))
+        for attempt in range(2):
+            pipe = self.client.pipeline(transaction=False)
+            for i in pending:
+                name, keys, args = calls[i]
+                pipe.fcall(name, len(keys), *keys, *args)
+            replies = await pipe.execute(raise_on_error=False)
+            missing = []
+            for i, reply in zip(pending, replies, strict=True):
+                if isinstance(reply, Exception):
+                    if attempt == 0 and is_missing(reply):
+                        missing.append(i)
+                        continue
+                    raise reply
+                results[i] = reply
+            if not missing:
+                break
+            await self.load()
+            pending = missing
+        return results

@@ -1,0 +1,80 @@
+-- Helpers shared by every function of the reddot library (prepended once at load).
+-- Positions go through `str` because Lua numbers are doubles and Redis may print
+-- large integral doubles in exponent form; '%d' keeps every integer below 2^53 exact.
+
+local function num(v)
+  if v then return tonumber(v) end
+  return 0
+end
+
+local function str(n)
+  return string.format('%d', n)
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Set a count field, or delete it at zero so the hash holds only live conversations.
+local function put_count(ukey, field, value)
+  if value > 0 then
+    redis.call('HSET', ukey, field, value)
+  else
+    redis.call('HDEL', ukey, field)
+  end
+end
+
+-- The absolute values of one conversation, as an event carries them:
+-- {conv, unread, mentions, recv_opt, marks hex, read position, groups joined by "\n"}.
+local function view(ukey, conv)
+  local f = redis.call('HMGET', ukey, 'n:' .. conv, 'm:' .. conv, 'o:' .. conv,
+    'k:' .. conv, 'r:' .. conv, 'g:' .. conv)
+  return {conv, num(f[1]), num(f[2]), num(f[3]), f[4] or '0', f[5] or '0', f[6] or ''}
+end
+
+-- Bump the user's version and publish one event with the new absolute values.
+local function commit(ukey, channel, convs, ms)
+  local ver = redis.call('HINCRBY', ukey, 'v', 1)
+  local total = num(redis.call('HGET', ukey, 't'))
+  local views = {}
+  for i, conv in ipairs(convs) do
+    views[i] = view(ukey, conv)
+  end
+  redis.call('SPUBLISH', channel, cjson.encode({v = ver, t = total, ms = ms or now_ms(), c = views}))
+  return ver
+end
+
+-- Conversation-group lists are names joined by "\n" (names never hold control characters).
+local function split_names(s)
+  local names = {}
+  if s and s ~= '' then
+    for name in string.gmatch(s, '[^\n]+') do
+      names[#names + 1] = name
+    end
+  end
+  return names
+end
+
+local function edit_names(ukey, conv, drop, add)
+  local field = 'g:' .. conv
+  local kept = {}
+  for _, name in ipairs(split_names(redis.call('HGET', ukey, field))) do
+    if name ~= drop and name ~= add then
+      kept[#kept + 1] = name
+    end
+  end
+  if add then
+    kept[#kept + 1] = add
+  end
+  if #kept > 0 then
+    redis.call('HSET', ukey, field, table.concat(kept, '\n'))
+  else
+    redis.call('HDEL', ukey, field)
+  end
+end
+
+-- Status codes the Python side maps to exceptions (counters/errors.py).
+local NOT_FOUND = -404
+local CONFLICT = -409
+local EXHAUSTED = -429

@@ -1,0 +1,27 @@
+-- group_create: create a conversation group of the user.
+-- KEYS[1]    user hash
+-- KEYS[2]    the group's conversation set
+-- ARGV[1]    event channel
+-- ARGV[2]    group name
+-- ARGV[3]    most groups per user
+-- ARGV[4..]  conversation ids (distinct, at most the per-group limit: checked in Python)
+-- Returns ver, or CONFLICT if the name exists, EXHAUSTED at the group limit.
+-- Publishes one event with the conversations put in the group.
+redis.register_function('group_create', function(keys, args)
+  local ukey, skey, name = keys[1], keys[2], args[2]
+  if redis.call('HEXISTS', ukey, 'G:' .. name) == 1 then
+    return CONFLICT
+  end
+  if num(redis.call('HGET', ukey, 'gc')) >= tonumber(args[3]) then
+    return EXHAUSTED
+  end
+  local convs = {}
+  for i = 4, #args do
+    convs[#convs + 1] = args[i]
+    redis.call('SADD', skey, args[i])
+    edit_names(ukey, args[i], nil, name)
+  end
+  redis.call('HSET', ukey, 'G:' .. name, #convs)
+  redis.call('HINCRBY', ukey, 'gc', 1)
+  return commit(ukey, args[1], convs)
+end)

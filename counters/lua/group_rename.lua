@@ -1,0 +1,29 @@
+-- group_rename: rename a conversation group of the user.
+-- KEYS[1]    user hash
+-- KEYS[2]    the old name's conversation set
+-- KEYS[3]    the new name's conversation set
+-- ARGV[1]    event channel
+-- ARGV[2]    old name
+-- ARGV[3]    new name (differs from the old one: checked in Python)
+-- Returns ver, or NOT_FOUND (old name), CONFLICT (new name taken).
+-- Publishes one event with the group's conversations (their group lists changed).
+redis.register_function('group_rename', function(keys, args)
+  local ukey, old_key, new_key, old, new = keys[1], keys[2], keys[3], args[2], args[3]
+  local size = redis.call('HGET', ukey, 'G:' .. old)
+  if not size then
+    return NOT_FOUND
+  end
+  if redis.call('HEXISTS', ukey, 'G:' .. new) == 1 then
+    return CONFLICT
+  end
+  local convs = redis.call('SMEMBERS', old_key)
+  for _, conv in ipairs(convs) do
+    edit_names(ukey, conv, old, new)
+  end
+  if #convs > 0 then
+    redis.call('RENAME', old_key, new_key)
+  end
+  redis.call('HDEL', ukey, 'G:' .. old)
+  redis.call('HSET', ukey, 'G:' .. new, size)
+  return commit(ukey, args[1], convs)
+end)

@@ -1,0 +1,53 @@
+-- ingest: count one message for a batch of recipients.
+-- KEYS[4i-3 .. 4i]  recipient i: user hash, positions zset, mentions zset, tombstones zset
+-- ARGV[1]           position cap per conversation
+-- ARGV[2], [3], [4] conversation id (as the recipients see it), message id, position
+-- ARGV[3+2i]        recipient i: '1' if the message mentions them, else '0'
+-- ARGV[4+2i]        recipient i: event channel
+-- Returns the number of recipients whose unread grew.
+-- Publishes one event per counted recipient: that conversation, the total, the new ver.
+redis.register_function('ingest', function(keys, args)
+  local cap = tonumber(args[1])
+  local conv, id, pos_arg = args[2], args[3], args[4]
+  local pos = tonumber(pos_arg)
+  local tomb = conv .. '\n' .. id
+  local counted, ms = 0, nil
+  for i = 1, #keys / 4 do
+    local ukey, pkey, akey, zkey = keys[4 * i - 3], keys[4 * i - 2], keys[4 * i - 1], keys[4 * i]
+    local mentioned = args[3 + 2 * i] == '1'
+    local f = redis.call('HMGET', ukey, 'o:' .. conv, 'r:' .. conv, 'X:' .. conv,
+      'n:' .. conv, 'm:' .. conv, 'x:' .. conv, 't')
+    local opt = num(f[1])
+    local muted = opt == 1 or (opt == 4 and not mentioned)
+    -- A position at or below the overflow's highest is treated as already counted:
+    -- the folded ids are gone, and counting twice is worse than missing a late arrival.
+    if not muted and pos > num(f[2]) and pos > num(f[3])
+        and not redis.call('ZSCORE', zkey, tomb)
+        and redis.call('ZADD', pkey, 'NX', pos_arg, id) == 1 then
+      local unread, ment, overflow = num(f[4]) + 1, num(f[5]), num(f[6])
+      if mentioned then
+        redis.call('ZADD', akey, pos_arg, id)
+        ment = ment + 1
+      end
+      if unread - overflow > cap then
+        local popped = redis.call('ZPOPMIN', pkey, unread - overflow - cap)
+        local high, folded_mentions = num(f[3]), num(redis.call('HGET', ukey, 'y:' .. conv))
+        for j = 1, #popped, 2 do
+          high = math.max(high, tonumber(popped[j + 1]))
+          folded_mentions = folded_mentions + redis.call('ZREM', akey, popped[j])
+        end
+        redis.call('HSET', ukey, 'x:' .. conv, unread - cap, 'X:' .. conv, str(high),
+          'y:' .. conv, folded_mentions)
+      end
+      redis.call('HSET', ukey, 'n:' .. conv, unread)
+      put_count(ukey, 'm:' .. conv, ment)
+      if opt == 0 then
+        redis.call('HSET', ukey, 't', num(f[7]) + 1)
+      end
+      ms = ms or now_ms()
+      commit(ukey, args[4 + 2 * i], {conv}, ms)
+      counted = counted + 1
+    end
+  end
+  return counted
+end)

@@ -1,0 +1,73 @@
+"""Decoding of the user hash and of change events into UserState and Conversation values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from .types import Conversation, UserState
+
+# Field prefix in the user hash → Conversation attribute (keys.py documents the layout).
+_CONV_FIELDS = {"n": "unread", "m": "mentions", "o": "recv_opt", "k": "marks", "g": "groups", "r": "read"}
+
+
+def _value(attr: str, raw: str) -> object:
+    if attr == "marks":
+        return int(raw, 16)
+    if attr == "groups":
+        return tuple(raw.split("\n"))
+    return int(raw)
+
+
+def parse_user(fields: dict[str, str]) -> UserState:
+    """Build a UserState from HGETALL of the user hash (one atomic read)."""
+    state = UserState(ver=int(fields.get("v", 0)), total=int(fields.get("t", 0)))
+    convs: dict[str, dict[str, object]] = {}
+    for name, raw in fields.items():
+        prefix, sep, rest = name.partition(":")
+        if not sep:
+            continue
+        if prefix == "G":
+            state.groups[rest] = int(raw)
+        elif prefix in _CONV_FIELDS:
+            attr = _CONV_FIELDS[prefix]
+            convs.setdefault(rest, {})[attr] = _value(attr, raw)
+    state.conversations = {cid: Conversation(cid, **vals) for cid, vals in convs.items()}  # type: ignore[arg-type]
+    return state
+
+
+def conversation_from_view(view: list[object]) -> Conversation:
+    """Decode one conversation view of an event: [id, unread, mentions, recv_opt, marks, read, groups]."""
+    cid, unread, mentions, recv_opt, marks, read, groups = view
+    return Conversation(
+        id=str(cid),
+        unread=int(unread),  # type: ignore[call-overload]
+        mentions=int(mentions),  # type: ignore[call-overload]
+        recv_opt=int(recv_opt),  # type: ignore[call-overload]
+        marks=int(str(marks), 16),
+        groups=tuple(str(groups).split("\n")) if groups else (),
+        read=int(str(read)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change event of a user: new ver, new total, the changed conversations, publish time."""
+
+    ver: int
+    total: int
+    published_ms: int
+    conversations: tuple[Conversation, ...]
+
+
+def parse_event(payload: bytes | str) -> Event:
+    """Decode an event published by a Lua function."""
+    data = orjson.loads(payload)
+    views = data["c"] if isinstance(data["c"], list) else []  # cjson encodes an empty list as {}
+    return Event(
+        ver=int(data["v"]),
+        total=int(data["t"]),
+        published_ms=int(data["ms"]),
+        conversations=tuple(conversation_from_view(v) for v in views),
+    )
