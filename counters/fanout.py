@@ -97,7 +97,7 @@ class Fanout:
         kind, members = groups[msg.group]
         if kind not in COUNTING_GROUP_TYPES:
             return
-        users = set(msg.recipients) if msg.recipients is not None else members
+        users = set(msg.recipients) if msg.recipients is not None else set(members)  # a copy: shared per batch
         users.discard(msg.sender)
         conv = f"group_{msg.group}"
         for batch in _batches(self.library.client, sorted(users), self.limits.recipients_per_call):

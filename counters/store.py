@@ -95,7 +95,7 @@ class Counters:
         uid = v.user_id(uid)
         timestamp = v.timestamp(timestamp)
         sequence = v.sequence(sequence, "sequence", low=0)
-        if conversation in v.BULK_CONVERSATIONS:
+        if isinstance(conversation, str) and conversation in v.BULK_CONVERSATIONS:
             return await self._clean_bulk(uid, conversation)
         conv = v.conversation(conversation)
         position = timestamp if conv.startswith("c2c_") else sequence
@@ -149,8 +149,6 @@ class Counters:
     async def rename_conversation_group(self, uid: str, name: str, new_name: str) -> int:
         """Rename a conversation group; returns ver."""
         uid, name, new_name = v.user_id(uid), v.group_name(name), v.group_name(new_name, "new_name")
-        if name == new_name:
-            raise Conflict(f"conversation group {name!r} already has that name")
         args = [keys.events(uid), name, new_name]
         return await self._group_call("group_rename", uid, [name, new_name], args)
 

@@ -103,3 +103,4 @@ def flag(value: object, what: str) -> bool:
 
 def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in text)
+
