@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import os
 import uuid
@@ -13,13 +12,6 @@ from redis.asyncio import Redis
 
 from counters.embedded import EmbeddedValkey
 from counters.store import Counters
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run every coroutine test on asyncio through anyio's plugin."""
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
-            item.add_marker(pytest.mark.anyio)
 
 
 @pytest.fixture

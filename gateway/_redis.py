@@ -1,0 +1,31 @@
+"""The gateway's Redis client, built from a URL: standalone, TLS, or cluster."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+
+from counters.library import Client
+
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def retry_policy() -> Retry:
+    """A few quick retries: ride out a dropped connection, but answer 503 within about half a second.
+
+    redis-py's default (10 retries, up to 1 s apart) would hold a request for seconds while Redis is
+    down. A retried call cannot count twice: ingest and recall are keyed by message id, clean by
+    position, settings by value (a repeated conversation-group create or rename answers 409 or 404).
+    """
+    return Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.25), retries=3)
+
+
+def connect(url: str) -> Client:
+    """A decoded-responses client; `redis+cluster://` (or `rediss+cluster://`) makes a cluster client."""
+    scheme, sep, rest = url.partition("://")
+    if scheme in CLUSTER_SCHEMES:
+        return RedisCluster.from_url(
+            f"{CLUSTER_SCHEMES[scheme]}{sep}{rest}", decode_responses=True, retry=retry_policy()
+        )
+    return Redis.from_url(url, decode_responses=True, retry=retry_policy())

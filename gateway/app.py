@@ -1,0 +1,95 @@
+"""The Starlette app: an explicit route list and a lifespan that owns Redis and the counters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from redis import exceptions as redis_errors
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, WebSocketRoute
+
+from counters.library import Client
+from counters.store import Counters
+
+from . import http_dev, http_service, http_user, openapi, ops
+from ._paths import EncodedPathRouting
+from ._redis import connect
+from .config import Config, ConfigError
+from .errors import EXCEPTION_HANDLERS
+from .hub import Hub
+from .metrics import MetricsMiddleware
+from .session import Registry, websocket_endpoint
+
+log = logging.getLogger("reddot")
+
+Component = Callable[[Starlette], AbstractAsyncContextManager[object]]
+"""Something the lifespan starts once the counters are ready and stops before Redis closes (e.g. a hub)."""
+
+
+def http_routes(config: Config) -> list[BaseRoute]:
+    """Every HTTP route of the gateway (the dev routes only in dev mode)."""
+    dev = http_dev.ROUTES if config.dev else []
+    return [*http_service.ROUTES, *http_user.ROUTES, *dev, *ops.ROUTES, *openapi.ROUTES]
+
+
+@asynccontextmanager
+async def live_push(app: Starlette) -> AsyncIterator[None]:
+    """The hub of this process and the connection registry of /v1/ws."""
+    hub = Hub.for_client(app.state.redis, app.state.counters)
+    app.state.hub, app.state.ws_registry = hub, Registry()
+    await hub.start()
+    try:
+        yield
+    finally:
+        await hub.stop()
+
+
+def create_app(
+    config: Config,
+    *,
+    redis: Client | None = None,
+    routes: Sequence[BaseRoute] = (),
+    components: Sequence[Component] = (),
+) -> Starlette:
+    """The gateway app: HTTP routes plus `routes`, and `components` started in order, stopped in reverse.
+
+    `redis`, when given, is used instead of a client built from config.redis_url and stays the caller's to close.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            client = redis
+            if client is None:
+                if not config.redis_url:
+                    raise ConfigError("no Redis URL: the CLI starts the embedded Valkey and sets it")
+                client = connect(config.redis_url)
+                stack.push_async_callback(client.aclose)
+            counters = Counters(client)
+            app.state.redis, app.state.counters = client, counters
+            await _load_library(counters)
+            for component in (live_push, *components):
+                await stack.enter_async_context(component(app))
+            yield
+
+    app = Starlette(
+        routes=[*http_routes(config), WebSocketRoute("/v1/ws", websocket_endpoint), *routes],
+        # EncodedPathRouting hands on a copy of the scope: MetricsMiddleware, inside it, sees the matched route.
+        middleware=[Middleware(EncodedPathRouting), Middleware(MetricsMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    return app
+
+
+async def _load_library(counters: Counters) -> None:
+    # Starting while Redis is down is allowed: /readyz answers 503 (and loads the library once
+    # Redis is back), requests answer 503, and nothing has to restart the process.
+    try:
+        await counters.start()
+    except (redis_errors.ConnectionError, redis_errors.TimeoutError) as error:
+        log.warning("Redis is unreachable at start (%s); /readyz reports 503 until it is back", error)

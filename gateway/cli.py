@@ -1,0 +1,137 @@
+"""The `reddot` command: `reddot serve` runs one gateway process (and the embedded Valkey by default)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import signal
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from counters.embedded import EmbeddedValkey
+
+from .app import create_app
+from .config import Config, ConfigError, add_arguments
+
+EXIT_CONFIG = 2  # as argparse does for a bad command line
+EXIT_STARTUP = 3  # as uvicorn does when the app cannot start
+GRACEFUL_SHUTDOWN_SECONDS = 10  # open connections get this long to finish before they are closed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`reddot serve [flags]`: every flag documents its environment variable and default."""
+    parser = argparse.ArgumentParser(prog="reddot", description="Real-time unread-count gateway.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run a gateway",
+        description="Run a gateway. Flags win over REDDOT_* environment variables, which win over defaults.",
+    )
+    add_arguments(serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = Config.from_namespace(args)
+    except ConfigError as error:
+        print(f"reddot serve: error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    return serve(config)
+
+
+def serve(config: Config) -> int:
+    """Run until SIGINT or SIGTERM; the embedded Valkey (if any) stops with the process."""
+    _exit_on(signal.SIGINT, signal.SIGTERM)
+    valkey: EmbeddedValkey | None = None
+    try:
+        if config.redis_url is None:
+            # Here, in the one CLI process, never in code that runs once per worker (NOTES.md).
+            valkey = EmbeddedValkey(config.data_dir)
+            config = dataclasses.replace(config, redis_url=valkey.start())
+            print(f"reddot: embedded Valkey at {config.redis_url}, data in {valkey.data_dir}", file=sys.stderr)
+        on_started = functools.partial(announce, config=config) if config.dev else None
+        server = AnnouncingServer(server_config(create_app(config), config), on_started)
+        server.run()
+        return 0 if server.started else EXIT_STARTUP
+    finally:
+        if valkey is not None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the AOF flush short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            valkey.stop()
+
+
+def server_config(app: ASGIApp, config: Config, **overrides: Any) -> uvicorn.Config:
+    """The uvicorn settings of a gateway process (tests override logging)."""
+    options: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port,
+        "loop": "uvloop",
+        "ws_per_message_deflate": False,  # halves memory per idle WebSocket (NOTES.md)
+        "ws_max_size": 64 * 1024,  # PROTOCOL.md §3: a bigger frame closes the socket with 1009
+        "lifespan": "on",
+        "log_level": "info",
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+    }
+    return uvicorn.Config(app, **(options | overrides))
+
+
+class AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that calls back once it listens."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[AnnouncingServer], None] | None) -> None:
+        super().__init__(config)
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start, then announce."""
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started(self)
+
+    def base_url(self) -> str:
+        """http://host:port of the first listening socket (the real port when 0 was asked)."""
+        host, port = self.servers[0].sockets[0].getsockname()[:2]
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def announce(server: AnnouncingServer, config: Config) -> None:
+    """Print the dev-mode banner: where everything is, and the service key."""
+    base = server.base_url()
+    lines = [
+        "",
+        "reddot is running in dev mode (generated keys, open token minting: not for production)",
+        f"  demo        {base}/demo",
+        f"  dashboard   {base}/dashboard",
+        f"  API         {base}/v1",
+        f"  OpenAPI     {base}/openapi.json",
+        f"  service key {config.api_keys[0]}",
+        f"  try it      curl -H 'Authorization: Bearer {config.api_keys[0]}' {base}/v1/users/alice/unread",
+        f'  user token  curl -X POST {base}/v1/dev/token -d \'{{"user": "alice"}}\'',
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _exit_on(*signals: signal.Signals) -> None:
+    # uvicorn handles these signals while it serves, then re-raises them once it has stopped.
+    # Without this handler the re-raised SIGTERM would kill the process before Valkey is stopped.
+    def leave(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    for sig in signals:
+        signal.signal(sig, leave)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""`reddot serve` as a real process: it serves, and SIGTERM stops it (and its Valkey) cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from support import JWT_SECRET, SERVICE, SERVICE_KEY
+
+pytestmark = pytest.mark.anyio  # see test_service_routes.py
+
+REDDOT = Path(sys.executable).with_name("reddot")
+DEADLINE = 20.0
+
+
+def free_port() -> int:
+    """A port free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without any REDDOT_* setting."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("REDDOT_")}
+
+
+class Gateway:
+    """A `reddot serve` child process with its output in files."""
+
+    def __init__(self, tmp_path: Path, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.out, self.err = tmp_path / "stdout", tmp_path / "stderr"
+        with self.out.open("wb") as out, self.err.open("wb") as err:
+            command = [str(REDDOT), "serve", "--port", str(self.port), *args]
+            self.process = subprocess.Popen(command, stdout=out, stderr=err, env=clean_env())
+
+    async def wait_ready(self) -> None:
+        """Poll /readyz until 200, failing at the deadline or if the process dies."""
+        deadline = time.monotonic() + DEADLINE
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await anyio.sleep(0.05)  # polling interval of a condition with a deadline
+        raise AssertionError(f"not ready; exit {self.process.poll()}: {self.err.read_text()[-2000:]}")
+
+    def terminate(self) -> int:
+        """SIGTERM, then the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(DEADLINE)
+
+    def kill(self) -> None:
+        """Make sure the child is gone (after a failed test)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(DEADLINE)
+
+
+Start = Callable[..., Gateway]
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Start]:
+    """Factory of gateway processes, each killed at teardown if still alive."""
+    started: list[Gateway] = []
+
+    def launch(*args: str) -> Gateway:
+        started.append(Gateway(tmp_path, *args))
+        return started[-1]
+
+    yield launch
+    for gateway in started:
+        gateway.kill()
+
+
+def process_gone(pid: int) -> bool:
+    """Whether no live process has this pid (a zombie counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+class TestServe:
+    async def test_serves_with_external_redis(self, start: Start, redis_url: str, tmp_path: Path) -> None:
+        """With --redis-url and keys it becomes ready, serves the API, and exits 0 on SIGTERM."""
+        args = ["--redis-url", redis_url, "--api-key", SERVICE_KEY, "--jwt-secret", JWT_SECRET]
+        gateway = start(*args, "--data-dir", str(tmp_path / "unused"))
+        await gateway.wait_ready()
+        async with httpx.AsyncClient(base_url=gateway.url) as client:
+            status = (await client.get("/v1/users/alice/unread", headers=SERVICE)).status_code
+        expected = (200, 0, False)
+        assert expected == (status, gateway.terminate(), (tmp_path / "unused").exists())
+
+    async def test_dev_mode_runs_embedded_valkey(self, start: Start, tmp_path: Path) -> None:
+        """Without a Redis URL it starts Valkey in --data-dir, prints the dev banner, and stops Valkey on exit."""
+        data = tmp_path / "data"
+        gateway = start("--dev", "--data-dir", str(data))
+        await gateway.wait_ready()
+        valkey_pid = int((data / "valkey.pid").read_text())
+        banner = gateway.out.read_text()
+        key = banner.split("service key", 1)[1].split()[0]
+        async with httpx.AsyncClient(base_url=gateway.url) as client:
+            status = (
+                await client.get("/v1/users/alice/unread", headers={"Authorization": f"Bearer {key}"})
+            ).status_code
+        code = gateway.terminate()
+        expected_urls = [f"{gateway.url}/{page}" for page in ("demo", "dashboard", "v1", "openapi.json")]
+        expected = (200, 0, True, [])
+        assert expected == (
+            status,
+            code,
+            process_gone(valkey_pid),
+            [url for url in expected_urls if url not in banner],
+        )
+
+    async def test_refuses_to_start_without_keys(self, start: Start, redis_url: str) -> None:
+        """Outside dev mode, no service key and no token key: exit 2 with the reason."""
+        gateway = start("--redis-url", redis_url)
+        code = gateway.process.wait(DEADLINE)
+        expected = (2, True)
+        assert expected == (code, "service API key" in gateway.err.read_text())
