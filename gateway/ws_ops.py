@@ -1,0 +1,187 @@
+"""The request ops of `/v1/ws` (PROTOCOL.md §3): each takes the request, returns the reply fields."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from counters import validate
+from counters.errors import InvalidArgument, ReddotError, ResourceExhausted, Unavailable
+
+from . import params
+from .auth import PermissionDenied, verify_user_token
+from .params import Body
+
+if TYPE_CHECKING:
+    from .session import Connection
+
+MAX_FILTERS = 32
+Reply = dict[str, Any]
+Op = Callable[["Connection", Body], Awaitable[Reply]]
+
+
+async def handle(conn: Connection, text: str) -> Reply:
+    """Answer one request frame; every failure becomes an error reply, never a crash."""
+    try:
+        request = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _error(None, InvalidArgument("the frame is not valid JSON"))
+    if not isinstance(request, dict):
+        return _error(None, InvalidArgument("a request must be a JSON object"))
+    rid = request.get("id")
+    if not isinstance(rid, int | str) or isinstance(rid, bool):
+        return _error(None, InvalidArgument("id must be an integer or a string"))
+    op = OPS.get(request.get("op"))  # type: ignore[arg-type]
+    if op is None:
+        return _error(rid, InvalidArgument(f"unknown op {str(request.get('op'))[:40]!r}"))
+    try:
+        return {"id": rid, "ok": True, **await op(conn, request)}
+    except ReddotError as error:
+        return _error(rid, error)
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return _error(rid, Unavailable("Redis is unreachable; retry (writes are idempotent)"))
+
+
+def _error(rid: object, error: ReddotError) -> Reply:
+    return {"id": rid, "ok": False, "error": {"code": error.code, "message": error.message}}
+
+
+def _state(conn: Connection) -> Any:
+    assert conn.user is not None
+    return conn.user.state
+
+
+async def _after_write(conn: Connection, ver: int, **fields: object) -> Reply:
+    # Reply once this process mirrors the change, so no later push carries an older ver.
+    assert conn.user is not None
+    await conn.hub.wait_for_ver(conn.user, ver)
+    return {**fields, "ver": ver}
+
+
+async def get_total(conn: Connection, req: Body) -> Reply:
+    """The total; from now on this connection receives total pushes."""
+    state = _state(conn)
+    conn.wants_total, conn.last_total = True, state.total
+    return {"total": state.total, "ver": state.ver}
+
+
+async def get_unread_by_filter(conn: Connection, req: Body) -> Reply:
+    """A filter total, once."""
+    state = _state(conn)
+    return {"total": state.filter_total(params.parse_filter(req.get("filter"))), "ver": state.ver}
+
+
+async def subscribe_filter(conn: Connection, req: Body) -> Reply:
+    """A filter total; from now on this connection receives its pushes."""
+    flt = params.parse_filter(req.get("filter"))
+    if flt not in conn.filters and len(conn.filters) >= MAX_FILTERS:
+        raise ResourceExhausted(f"at most {MAX_FILTERS} filter subscriptions per connection")
+    state = _state(conn)
+    conn.filters[flt] = total = state.filter_total(flt)
+    return {"total": total, "ver": state.ver}
+
+
+async def unsubscribe_filter(conn: Connection, req: Body) -> Reply:
+    """Stop a filter's pushes (an unknown filter is not an error)."""
+    conn.filters.pop(params.parse_filter(req.get("filter")), None)
+    return {}
+
+
+async def get_conversations(conn: Connection, req: Body) -> Reply:
+    """The conversations, only those with unread unless unread_only is false."""
+    state = _state(conn)
+    unread_only = validate.flag(params.optional(req, "unread_only", True), "unread_only")
+    return {"conversations": state.listing(unread_only), "ver": state.ver}
+
+
+async def clean(conn: Connection, req: Body) -> Reply:
+    """Mark a conversation, or every C2C, group or any conversation, read."""
+    args = params.parse_clean(req)
+    cleaned, ver = await conn.counters.clean(conn.uid, args.conversation, args.timestamp, args.sequence)
+    return await _after_write(conn, ver, cleaned=cleaned)
+
+
+async def set_recv_opt(conn: Connection, req: Body) -> Reply:
+    """Set the receive option of up to 100 conversations."""
+    args = params.parse_recv_opt(req)
+    return await _after_write(conn, await conn.counters.set_recv_opt(conn.uid, args.conversations, args.recv_opt))
+
+
+async def mark(conn: Connection, req: Body) -> Reply:
+    """Set or clear mark bits on up to 100 conversations."""
+    args = params.parse_marks(req)
+    return await _after_write(conn, await conn.counters.mark(conn.uid, args.conversations, args.mark, args.enable))
+
+
+async def create_conversation_group(conn: Connection, req: Body) -> Reply:
+    """Create a conversation group."""
+    args = params.parse_new_conversation_group(req)
+    ver = await conn.counters.create_conversation_group(conn.uid, args.name, args.conversations)
+    return await _after_write(conn, ver)
+
+
+async def delete_conversation_group(conn: Connection, req: Body) -> Reply:
+    """Delete a conversation group (its conversations stay)."""
+    name = validate.group_name(params.required(req, "name"))
+    return await _after_write(conn, await conn.counters.delete_conversation_group(conn.uid, name))
+
+
+async def rename_conversation_group(conn: Connection, req: Body) -> Reply:
+    """Rename a conversation group."""
+    name, new_name = validate.group_name(params.required(req, "name")), params.parse_new_name(req)
+    return await _after_write(conn, await conn.counters.rename_conversation_group(conn.uid, name, new_name))
+
+
+async def add_to_conversation_group(conn: Connection, req: Body) -> Reply:
+    """Add conversations to a conversation group."""
+    return await _edit_group(conn, req, adding=True)
+
+
+async def remove_from_conversation_group(conn: Connection, req: Body) -> Reply:
+    """Remove conversations from a conversation group."""
+    return await _edit_group(conn, req, adding=False)
+
+
+async def _edit_group(conn: Connection, req: Body, adding: bool) -> Reply:
+    name = validate.group_name(params.required(req, "name"))
+    convs = params.conversations(params.required(req, "conversations"), limit=params.MAX_GROUP_CONVERSATIONS)
+    if not convs:
+        raise InvalidArgument("conversations must name at least one conversation")
+    edit = {"add": convs} if adding else {"remove": convs}
+    return await _after_write(conn, await conn.counters.edit_conversation_group(conn.uid, name, **edit))
+
+
+async def get_conversation_groups(conn: Connection, req: Body) -> Reply:
+    """The names of the user's conversation groups, sorted."""
+    return {"groups": sorted(_state(conn).groups)}
+
+
+async def refresh(conn: Connection, req: Body) -> Reply:
+    """Replace the connection's token by a newer one of the same user."""
+    token = params.required(req, "token")
+    if not isinstance(token, str):
+        raise InvalidArgument("token must be a string")
+    principal = verify_user_token(conn.config, token)
+    if principal.user != conn.uid:
+        raise PermissionDenied("the new token is for another user")
+    conn.refreshed(principal.exp)
+    return {}
+
+
+async def ping(conn: Connection, req: Body) -> Reply:
+    """Nothing: a liveness check."""
+    return {}
+
+
+OPS: dict[str, Op] = {
+    fn.__name__: fn
+    for fn in (
+        get_total, get_unread_by_filter, subscribe_filter, unsubscribe_filter, get_conversations, clean,
+        set_recv_opt, mark, create_conversation_group, delete_conversation_group, rename_conversation_group,
+        add_to_conversation_group, remove_from_conversation_group, get_conversation_groups, refresh, ping,
+    )
+}

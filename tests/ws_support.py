@@ -1,0 +1,56 @@
+"""What the WebSocket tests share: tokens, a raw connection with wait helpers, HTTP shortcuts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import jwt
+import orjson
+from support import JWT_SECRET
+from websockets.asyncio.client import ClientConnection
+
+Frame = dict[str, Any]
+
+
+def user_token(user: str, ttl: float = 3600) -> str:
+    """An HS256 user token of the test secret."""
+    return jwt.encode({"sub": user, "exp": int(time.time() + ttl)}, JWT_SECRET, algorithm="HS256")
+
+
+class Raw:
+    """A raw `websockets` connection with request and wait helpers."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.frames: list[Frame] = []
+        self._next = 0
+
+    async def request(self, op: str, rid: int | str = 1, **args: Any) -> Frame:
+        """Send a request, return its reply (pushes read meanwhile are kept in `frames`)."""
+        await self.ws.send(orjson.dumps({"id": rid, "op": op, **args}).decode())
+        return await self.until(lambda f: f.get("id") == rid)
+
+    async def until(self, match: Callable[[Frame], bool], timeout: float = 5) -> Frame:
+        """The next frame (already read or arriving within `timeout`) that matches."""
+        while True:
+            for frame in self.frames[self._next :]:
+                self._next += 1
+                if match(frame):
+                    return frame
+            self.frames.append(orjson.loads(await asyncio.wait_for(self.ws.recv(), timeout)))
+
+    def pushes(self, kind: str) -> list[Frame]:
+        """Every push of a type read so far."""
+        return [f for f in self.frames if f.get("type") == kind]
+
+
+async def send_c2c(service: httpx.AsyncClient, sender: str, to: str, mid: str, ts: int, **extra: Any) -> int:
+    """Ingest one C2C message through the HTTP API; returns `counted`."""
+    body = {"messages": [{"id": mid, "from": sender, "to": to, "timestamp": ts, **extra}]}
+    reply = await service.post("/v1/messages", json=body)
+    assert reply.status_code == 200, reply.text
+    return int(reply.json()["results"][0]["counted"])
