@@ -14,7 +14,7 @@ from counters.embedded import EmbeddedValkey
 from counters.store import Counters
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
     """uvloop is the gateway's loop; plain asyncio is enough for the tests' side."""
     return "asyncio"
