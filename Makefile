@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+VENDOR := gateway/static/vendor
+UPLOT := $(VENDOR)/node_modules/.package-lock.json
 
 .PHONY: install run test test-counters lint fmt typecheck bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(UPLOT)
 
 # Re-runs only when pyproject.toml changes: a no-op when the venv is up to date.
 $(STAMP): pyproject.toml
@@ -14,6 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e . --group dev
 	touch $(STAMP)
+
+# The dashboard's charts (uPlot, pinned in the lock file) come from the npm registry; node_modules
+# is not committed. npm ci re-runs only when package.json or the lock file changes.
+$(UPLOT): $(VENDOR)/package.json $(VENDOR)/package-lock.json
+	npm ci --prefix $(VENDOR) --no-audit --no-fund --silent
+	touch $(UPLOT)
 
 run: install
 	$(BIN)/reddot serve --dev
@@ -37,4 +45,4 @@ typecheck: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output
+	rm -rf $(VENV) $(VENDOR)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from counters.library import Client
 from counters.store import Counters
 
-from . import http_dev, http_service, http_user, openapi, ops
+from . import assets, dashboard, demo, fleet, http_dev, http_service, http_user, openapi, ops
 from ._paths import EncodedPathRouting
 from ._redis import connect
 from .config import Config, ConfigError
@@ -30,9 +30,11 @@ Component = Callable[[Starlette], AbstractAsyncContextManager[object]]
 
 
 def http_routes(config: Config) -> list[BaseRoute]:
-    """Every HTTP route of the gateway (the dev routes only in dev mode)."""
-    dev = http_dev.ROUTES if config.dev else []
-    return [*http_service.ROUTES, *http_user.ROUTES, *dev, *ops.ROUTES, *openapi.ROUTES]
+    """Every HTTP route of the gateway (the dev routes and the demo only in dev mode)."""
+    dev = [*http_dev.ROUTES, *demo.ROUTES] if config.dev else []
+    return [
+        *http_service.ROUTES, *http_user.ROUTES, *dev, *ops.ROUTES, *dashboard.ROUTES, *openapi.ROUTES, *assets.ROUTES
+    ]  # fmt: skip
 
 
 @asynccontextmanager
@@ -71,7 +73,7 @@ def create_app(
             counters = Counters(client)
             app.state.redis, app.state.counters = client, counters
             await _load_library(counters)
-            for component in (live_push, *components):
+            for component in (live_push, fleet.reporter, *components):
                 await stack.enter_async_context(component(app))
             yield
 

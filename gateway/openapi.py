@@ -90,6 +90,11 @@ SCHEMAS: dict[str, Schema] = {
     "DevTokenRequest": obj(("user",), user=ID),
     "DevToken": obj(("token", "user", "expires_in"), token={"type": "string"}, user=ID, expires_in=INT),
     "Status": obj(("status",), status={"type": "string"}),
+    "ServiceKey": obj(("key",), key={"type": "string"}),
+    "DashboardStats": obj(
+        ("at", "totals", "processes", "redis"), at={"type": "number"}, totals={"type": "object"},
+        processes=array({"type": "object"}), redis={"type": "object"},
+    ),
 }  # fmt: skip
 
 
@@ -178,6 +183,12 @@ def _paths() -> dict[str, dict[str, Schema]]:
         },
         "/v1/dev/token": {"post": op("Mint a user token (dev mode only; 404 otherwise)", PUBLIC, "DevTokenRequest",
                                      "DevToken", errors=(404,))},
+        "/v1/dev/service-key": {"get": op("The service key, for the demo (dev mode only; 404 otherwise)", PUBLIC,
+                                          None, "ServiceKey", errors=(404,))},
+        "/v1/dashboard/stats": {"get": op("Figures of every gateway process and of Redis (free in dev mode)",
+                                          SERVICE, None, "DashboardStats")},
+        "/dashboard": {"get": _html("Ops dashboard (its JSON needs the service key outside dev mode)")},
+        "/demo": {"get": _html("Demo app (dev mode only; 404 otherwise)")},
         "/healthz": {"get": op("Process alive", PUBLIC, None, "Status")},
         "/readyz": {"get": op("Redis reachable and functions loaded", PUBLIC, None, "Status", errors=(503,))},
         "/metrics": {"get": {"summary": "Prometheus metrics", "security": PUBLIC, "responses": {"200": {
@@ -185,6 +196,11 @@ def _paths() -> dict[str, dict[str, Schema]]:
         "/openapi.json": {"get": {"summary": "This document", "security": PUBLIC,
                                   "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
     }  # fmt: skip
+
+
+def _html(summary: str) -> Schema:
+    page = {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+    return {"summary": summary, "security": PUBLIC, "responses": {"200": page}}
 
 
 @cache

@@ -30,12 +30,12 @@ class Keys:
 
 
 class LiveServer:
-    """One app served by a real uvicorn on a free port, in a thread with its own event loop."""
+    """One app served by a real uvicorn on a free port (or `port`), in a thread with its own event loop."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, port: int = 0) -> None:
         self.config = config
         self._up = threading.Event()
-        uvicorn_config = server_config(create_app(config), config, port=0, log_config=None, access_log=False)
+        uvicorn_config = server_config(create_app(config), config, port=port, log_config=None, access_log=False)
         self.server = AnnouncingServer(uvicorn_config, lambda _: self._up.set())
         self._thread = threading.Thread(target=self._run, name="uvicorn", daemon=True)
         self.url = ""

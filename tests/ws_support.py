@@ -27,7 +27,7 @@ class Raw:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.frames: list[Frame] = []
-        self._next = 0
+        self._taken: set[int] = set()
 
     async def request(self, op: str, rid: int | str = 1, **args: Any) -> Frame:
         """Send a request, return its reply (pushes read meanwhile are kept in `frames`)."""
@@ -35,13 +35,14 @@ class Raw:
         return await self.until(lambda f: f.get("id") == rid)
 
     async def until(self, match: Callable[[Frame], bool], timeout: float = 5) -> Frame:
-        """The next frame (already read or arriving within `timeout`) that matches."""
-        while True:
-            for frame in self.frames[self._next :]:
-                self._next += 1
-                if match(frame):
-                    return frame
-            self.frames.append(orjson.loads(await asyncio.wait_for(self.ws.recv(), timeout)))
+        """The first frame not yet returned (already read, or arriving within `timeout`) that matches."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for index, frame in enumerate(self.frames):
+                    if index not in self._taken and match(frame):
+                        self._taken.add(index)
+                        return frame
+                self.frames.append(orjson.loads(await self.ws.recv()))
 
     def pushes(self, kind: str) -> list[Frame]:
         """Every push of a type read so far."""

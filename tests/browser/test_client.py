@@ -1,0 +1,70 @@
+"""reddot.js in chromium: request promises, and reconnecting after the gateway restarts on its port."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+import httpx
+import pytest
+from conftest import Shot, dev_config
+from playwright.sync_api import Page, expect
+from support import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the OS may hand it out again, but not within this test's seconds)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post_c2c(server: LiveServer, sender: str, to: str, count: int, first: int) -> None:
+    """Ingest `count` C2C messages through the HTTP API."""
+    messages = [{"id": f"m{first + i}", "from": sender, "to": to, "timestamp": 100 + first + i} for i in range(count)]
+    headers = {"Authorization": f"Bearer {server.config.api_keys[0]}"}
+    reply = httpx.post(f"{server.url}/v1/messages", json={"messages": messages}, headers=headers)
+    assert 200 == reply.status_code, reply.text
+
+
+class TestClient:
+    def test_request_errors_carry_the_protocol_code(self, page: Page, dev_server: LiveServer) -> None:
+        """A refused request rejects with an Error whose `code` is the protocol's; a good one resolves."""
+        page.goto(f"{dev_server.url}/healthz")
+        outcome = page.evaluate(
+            """async () => {
+                const { ReddotClient, ReddotError } = await import("/static/reddot.js");
+                const mint = async () => (await (await fetch("/v1/dev/token", {
+                    method: "POST", body: JSON.stringify({ user: "js-client-user" }) })).json()).token;
+                const client = new ReddotClient(mint);
+                await client.start();
+                const total = await client.getTotal();
+                let error = null;
+                try { await client.request("subscribe_filter", { filter: { type: 9 } }); }
+                catch (e) { error = e; }
+                client.close();
+                return [typeof total, error instanceof ReddotError, error.code];
+            }"""
+        )
+        expected = ["number", True, "invalid_argument"]
+        assert expected == outcome
+
+    def test_reconnects_after_the_gateway_restarts(
+        self, page: Page, redis_url: str, new_id: Callable[[str], str], shot: Shot
+    ) -> None:
+        """The demo's total updates again, without a reload, once a new gateway listens on the same port."""
+        config, port, alice, bob = dev_config(redis_url), free_port(), new_id("alice"), new_id("bob")
+        total = page.locator("[data-testid=total-badge]")
+        with LiveServer(config, port=port) as first:
+            page.goto(f"{first.url}/demo?user={alice}")
+            expect(page.locator("#status")).to_have_text("live")
+            post_c2c(first, bob, alice, 2, first=0)
+            expect(total).to_have_text("2")
+        expect(page.locator("#status")).not_to_have_text("live")
+        with LiveServer(config, port=port) as second:
+            expect(page.locator("#status")).to_have_text("live")
+            post_c2c(second, bob, alice, 3, first=2)
+            expect(total).to_have_text("5")
+            assert shot(page).exists()
