@@ -103,7 +103,8 @@ class Connection:
         hub: Hub = self.hub
         self.user = await hub.attach(self.uid, self)
         try:
-            await self._send({"type": "welcome", "user": self.uid, "ver": self.user.state.ver, "server": SERVER})
+            async with asyncio.timeout(self.config.send_deadline_seconds):
+                await self._send({"type": "welcome", "user": self.uid, "ver": self.user.state.ver, "server": SERVER})
             self.ready = True
             tasks = [asyncio.create_task(c) for c in (self._read(), self._write(), self._watch_token())]
             try:
@@ -141,7 +142,10 @@ class Connection:
         while True:
             batch = await self.outbox.take()
             try:
-                await self._send_batch(batch)
+                # One deadline per batch, not per frame: a send only waits while the socket is paused.
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races completion.
+                async with asyncio.timeout(self.config.send_deadline_seconds):
+                    await self._send_batch(batch)
             except TimeoutError:
                 self.close_code = POLICY  # stuck past the deadline: closed, not buffered
                 return
@@ -177,9 +181,7 @@ class Connection:
         # Frames of one connection never go back in ver (PROTOCOL.md §3).
         if "ver" in frame:
             frame["ver"] = self.sent_ver = max(int(frame["ver"]), self.sent_ver)  # type: ignore[call-overload]
-        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races completion.
-        async with asyncio.timeout(self.config.send_deadline_seconds):
-            await self.ws.send_text(orjson.dumps(frame).decode())
+        await self.ws.send_text(orjson.dumps(frame).decode())
 
     def refreshed(self, expires: float) -> None:
         """A `refresh` moved the token's expiry."""

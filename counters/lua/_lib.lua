@@ -33,6 +33,11 @@ local function view(ukey, conv)
   return {conv, num(f[1]), num(f[2]), num(f[3]), f[4] or '0', f[5] or '0', f[6] or ''}
 end
 
+-- Publish one event: the new version, total and the views of the changed conversations.
+local function publish(channel, ver, total, ms, views)
+  redis.call('SPUBLISH', channel, cjson.encode({v = ver, t = total, ms = ms or now_ms(), c = views}))
+end
+
 -- Bump the user's version and publish one event with the new absolute values.
 local function commit(ukey, channel, convs, ms)
   local ver = redis.call('HINCRBY', ukey, 'v', 1)
@@ -41,7 +46,7 @@ local function commit(ukey, channel, convs, ms)
   for i, conv in ipairs(convs) do
     views[i] = view(ukey, conv)
   end
-  redis.call('SPUBLISH', channel, cjson.encode({v = ver, t = total, ms = ms or now_ms(), c = views}))
+  publish(channel, ver, total, ms, views)
   return ver
 end
 

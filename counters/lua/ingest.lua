@@ -15,8 +15,9 @@ redis.register_function('ingest', function(keys, args)
   for i = 1, #keys / 4 do
     local ukey, pkey, akey, zkey = keys[4 * i - 3], keys[4 * i - 2], keys[4 * i - 1], keys[4 * i]
     local mentioned = args[3 + 2 * i] == '1'
+    -- Every field this recipient's update reads, in one call; the event is built from them too.
     local f = redis.call('HMGET', ukey, 'o:' .. conv, 'r:' .. conv, 'X:' .. conv,
-      'n:' .. conv, 'm:' .. conv, 'x:' .. conv, 't')
+      'n:' .. conv, 'm:' .. conv, 'x:' .. conv, 't', 'v', 'k:' .. conv, 'g:' .. conv)
     local opt = num(f[1])
     local muted = opt == 1 or (opt == 4 and not mentioned)
     -- A position at or below the overflow's highest is treated as already counted:
@@ -26,7 +27,7 @@ redis.register_function('ingest', function(keys, args)
         and redis.call('ZADD', pkey, 'NX', pos_arg, id) == 1 then
       local unread, ment, overflow = num(f[4]) + 1, num(f[5]), num(f[6])
       if mentioned then
-        redis.call('ZADD', akey, pos_arg, id)
+        redis.call('ZADD', akey, pos_arg, id)  -- before the fold, which may pop this very id
         ment = ment + 1
       end
       if unread - overflow > cap then
@@ -39,13 +40,18 @@ redis.register_function('ingest', function(keys, args)
         redis.call('HSET', ukey, 'x:' .. conv, unread - cap, 'X:' .. conv, str(high),
           'y:' .. conv, folded_mentions)
       end
-      redis.call('HSET', ukey, 'n:' .. conv, unread)
-      put_count(ukey, 'm:' .. conv, ment)
+      local total, ver = num(f[7]), num(f[8]) + 1
       if opt == 0 then
-        redis.call('HSET', ukey, 't', num(f[7]) + 1)
+        total = total + 1
+      end
+      -- One write for the counts, the total and the version (commit() would re-read them all).
+      if mentioned then
+        redis.call('HSET', ukey, 'n:' .. conv, unread, 'm:' .. conv, ment, 't', total, 'v', ver)
+      else
+        redis.call('HSET', ukey, 'n:' .. conv, unread, 't', total, 'v', ver)
       end
       ms = ms or now_ms()
-      commit(ukey, args[4 + 2 * i], {conv}, ms)
+      publish(args[4 + 2 * i], ver, total, ms, {{conv, unread, ment, opt, f[9] or '0', f[2] or '0', f[10] or ''}})
       counted = counted + 1
     end
   end
