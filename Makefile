@@ -1,4 +1,4 @@
-# reddot: `make run` starts a dev gateway on the embedded Valkey; `make test` runs every test.
+# reddot: `make run` starts a dev gateway on the embedded Valkey; `make test` runs every test; `make bench` the suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -43,6 +43,11 @@ fmt: install
 
 typecheck: install
 	$(BIN)/mypy
+
+# The benchmark suite (not part of `make test`): about 8 minutes; writes docs/benchmarks.md and docs/img/*.png.
+bench: install
+	$(BIN)/python -m pip install -q -e . --group bench
+	$(BIN)/python -m gateway.load.bench
 
 clean:
 	rm -rf $(VENV) $(VENDOR)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output

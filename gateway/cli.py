@@ -1,4 +1,4 @@
-"""The `reddot` command: `reddot serve` runs one gateway process (and the embedded Valkey by default)."""
+"""The `reddot` command: `reddot serve` runs a gateway (and the embedded Valkey by default); `reddot load` tests it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from counters.embedded import EmbeddedValkey
 
 from .app import create_app
 from .config import Config, ConfigError, add_arguments
+from .load import cli as load_cli
 
 EXIT_CONFIG = 2  # as argparse does for a bad command line
 EXIT_STARTUP = 3  # as uvicorn does when the app cannot start
@@ -35,12 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a gateway. Flags win over REDDOT_* environment variables, which win over defaults.",
     )
     add_arguments(serve)
+    load = commands.add_parser(
+        "load",
+        help="drive gateways with WebSocket clients and HTTP traffic, then check for drift",
+        description="Start (or target) gateways, connect clients, drive a mix of operations at a rate, "
+        "report throughput, latency, CPU and memory, and check every client against Redis (docs/benchmarks.md).",
+    )
+    load_cli.add_arguments(load)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
+    if args.command == "load":
+        return load_cli.main(args)
     try:
         config = Config.from_namespace(args)
     except ConfigError as error:

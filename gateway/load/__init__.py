@@ -1,0 +1,1 @@
+"""`reddot load`: drive gateways with many WebSocket clients and HTTP traffic, then check for drift."""
