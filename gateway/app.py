@@ -40,7 +40,7 @@ def http_routes(config: Config) -> list[BaseRoute]:
 @asynccontextmanager
 async def live_push(app: Starlette) -> AsyncIterator[None]:
     """The hub of this process and the connection registry of /v1/ws."""
-    hub = Hub.for_client(app.state.redis, app.state.counters)
+    hub = Hub(app.state.redis, app.state.counters)
     app.state.hub, app.state.ws_registry = hub, Registry()
     await hub.start()
     try:

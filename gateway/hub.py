@@ -1,15 +1,12 @@
-"""The per-process hub: one pub/sub reader, each online user's state, fan-out to local connections."""
+"""The per-process hub: pub/sub readers (one per Redis node), each online user's state, fan-out to connections."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import math
-import random
-from collections import deque
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Protocol
+from collections.abc import Coroutine, Iterable
+from typing import Any, Protocol
 
 from redis.asyncio import RedisCluster
 from redis.asyncio.connection import ConnectionPool
@@ -23,10 +20,14 @@ from counters.store import Counters
 from counters.types import Conversation, Filter, UserState
 
 from . import ws_metrics as m
+from .pubsub import ShardReader
 
 log = logging.getLogger("reddot.hub")
 _CHANNEL_PREFIX, _CHANNEL_SUFFIX = keys.events("\0").encode().split(b"\0")
-_RESUBSCRIBED = b"reddot-resubscribed"
+
+
+def _channel(uid: str) -> bytes:
+    return keys.events(uid).encode()
 
 
 class Listener(Protocol):
@@ -47,6 +48,7 @@ class User:
         self.reload_again = False  # a reason to reload arrived while a reload ran
         self.held: list[Event] = []  # events that arrived while a snapshot was loading
         self.ver_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self.reader: ShardReader | None = None  # the pub/sub reader holding this user's channel
 
     def filter_total(self, flt: Filter) -> int:
         """A filter total from the mirrored state."""
@@ -56,40 +58,26 @@ class User:
 class Hub:
     """Mirrors the state of every locally connected user; exact through snapshot reloads."""
 
-    def __init__(self, pool: ConnectionPool, counters: Counters) -> None:
-        self.counters = counters
+    def __init__(self, client: Client, counters: Counters) -> None:
+        self.client, self.counters = client, counters
         self.users: dict[str, User] = {}
-        self._pool = pool
-        self._conn: object | None = None
-        self._confirmations: dict[bytes, deque[asyncio.Future[None]]] = {}
-        self._reader: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
-        self._closing = False
+        self.readers: dict[str, ShardReader] = {}  # one per Redis node, by node name
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @classmethod
-    def for_client(cls, client: Client, counters: Counters) -> Hub:
-        """A hub reading pub/sub from the server `client` talks to (raw bytes: channels are parsed by hand)."""
-        if isinstance(client, RedisCluster):
-            raise NotImplementedError("live push on Redis Cluster needs one reader per node: not built yet")
-        kwargs = {**client.connection_pool.connection_kwargs, "decode_responses": False}
-        return cls(ConnectionPool(connection_class=client.connection_pool.connection_class, **kwargs), counters)
-
     async def start(self) -> None:
-        """Start the pub/sub reader (it connects, and reconnects, by itself: Redis may be down now)."""
-        self._reader = asyncio.create_task(self._read_forever(), name="reddot-hub-reader")
+        """Open the pub/sub reader of a standalone server now (a cluster's open as users arrive)."""
+        if not isinstance(self.client, RedisCluster):
+            self._reader_for(b"")
 
     async def stop(self) -> None:
         """Stop reading and release every subscription."""
-        self._closing = True
-        for task in [self._reader, *self._tasks]:
-            if task:
-                task.cancel()
-        for task in [self._reader, *self._tasks]:
-            if task:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        await self._pool.disconnect()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for reader in self.readers.values():
+            await reader.stop()
 
     # --- users coming and going -------------------------------------------------------
 
@@ -99,7 +87,7 @@ class Hub:
         if user is None:
             user = self.users[uid] = User(uid)
             m.USERS_ONLINE.set(len(self.users))
-            self._spawn(self._subscribe(user))
+            self._spawn(self._subscribe(user, "subscribe"))
         user.listeners.add(listener)
         async with asyncio.timeout(10):
             await user.loaded.wait()
@@ -112,8 +100,8 @@ class Hub:
             return
         del self.users[user.uid]
         m.USERS_ONLINE.set(len(self.users))
-        if self._connected.is_set():
-            self._spawn(self._send("SUNSUBSCRIBE", keys.events(user.uid)))
+        if user.reader is not None:
+            self._spawn(user.reader.unsubscribe(_channel(user.uid)))
 
     async def wait_for_ver(self, user: User, ver: int, timeout: float = 2.0) -> None:
         """Wait until the mirrored state reached `ver` (the event of a write this process made)."""
@@ -130,81 +118,57 @@ class Hub:
 
     # --- pub/sub ------------------------------------------------------------------------
 
-    async def _subscribe(self, user: User) -> None:
-        await self._connected.wait()
-        channel = keys.events(user.uid).encode()
-        confirmed = asyncio.get_running_loop().create_future()
-        self._confirmations.setdefault(channel, deque()).append(confirmed)
-        await self._send("SSUBSCRIBE", channel)
-        await confirmed
+    def _reader_for(self, channel: bytes) -> ShardReader:
+        """The reader of the node that owns the channel's slot (the only one on a standalone server)."""
+        client = self.client
+        connection_class: type[Any]
+        if isinstance(client, RedisCluster):
+            node = client.get_node_from_key(channel.decode())
+            if node is None:
+                raise RedisConnectionError(f"no cluster node serves {channel!r} yet")
+            name, kwargs, connection_class = node.name, node.connection_kwargs, node.connection_class
+        else:
+            pool = client.connection_pool
+            name, kwargs, connection_class = "", pool.connection_kwargs, pool.connection_class
+        reader = self.readers.get(name)
+        if reader is None:
+            # Raw bytes: channels and events are parsed by hand, faster than decoding every reply.
+            raw = ConnectionPool(connection_class=connection_class, **{**kwargs, "decode_responses": False})
+            reader = self.readers[name] = ShardReader(raw, self._on_message, self._on_resubscribed, self._on_moved)
+            reader.start()
+        return reader
+
+    async def _subscribe(self, user: User, reason: str) -> None:
+        channel = _channel(user.uid)
+        user.reader = self._reader_for(channel)
+        await user.reader.subscribe(channel)
         # Subscribed before reading: every change after the snapshot arrives as an event.
-        await self._reload(user, "subscribe")
+        await self._reload(user, reason)
 
-    async def _send(self, *args: object) -> None:
-        conn = self._conn
-        if conn is not None:
-            with contextlib.suppress(RedisConnectionError, OSError):
-                await conn.send_command(*args)  # type: ignore[attr-defined]
+    def _on_message(self, channel: bytes, payload: bytes) -> None:
+        m.EVENTS.inc()
+        user = self.users.get(channel[len(_CHANNEL_PREFIX) : -len(_CHANNEL_SUFFIX)].decode())
+        if user is not None:
+            self._on_event(user, parse_event(payload))
 
-    async def _read_forever(self) -> None:
-        delay = 0.05
-        while not self._closing:
-            conn = self._pool.make_connection()  # type: ignore[no-untyped-call]
-            try:
-                await conn.connect()
-                self._conn = conn
-                channels = [keys.events(uid) for uid in self.users]
-                for i in range(0, len(channels), 500):
-                    await conn.send_command("SSUBSCRIBE", *channels[i : i + 500])
-                # The PING's reply comes after every confirmation: then, and only then, reload.
-                await conn.send_command("PING", _RESUBSCRIBED)
-                self._connected.set()
-                delay = 0.05
-                while True:
-                    self._on_reply(await conn.read_response(timeout=math.inf, push_request=True))
-            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-                if self._closing:
-                    return
-                log.warning("pub/sub connection lost (%s); reconnecting", error)
-                m.PUBSUB_RECONNECTS.inc()
-            finally:
-                self._connected.clear()
-                self._conn = None
-                with contextlib.suppress(Exception):
-                    await conn.disconnect()
-            # Back off with jitter so many gateways do not reconnect in lockstep.
-            await asyncio.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 2.0)
-
-    def _on_reply(self, reply: object) -> None:
-        if reply == _RESUBSCRIBED or (isinstance(reply, list) and reply[-1] == _RESUBSCRIBED):
-            self._resubscribed()
-            return
-        if not isinstance(reply, list) or len(reply) < 3:
-            return
-        kind, channel, payload = reply[0], reply[1], reply[2]
-        if kind == b"smessage":
-            uid = channel[len(_CHANNEL_PREFIX) : -len(_CHANNEL_SUFFIX)].decode()
-            user = self.users.get(uid)
-            m.EVENTS.inc()
+    def _on_resubscribed(self, channels: list[bytes]) -> None:
+        """A reader (re)connected and subscribed again; events may have been lost: reload its users."""
+        for channel in channels:
+            user = self.users.get(channel[len(_CHANNEL_PREFIX) : -len(_CHANNEL_SUFFIX)].decode())
             if user is not None:
-                self._on_event(user, parse_event(payload))
-        elif kind == b"ssubscribe":
-            waiters = self._confirmations.get(channel)
-            if waiters:
-                future = waiters.popleft()
-                if not future.done():
-                    future.set_result(None)
+                self._spawn(self._reload(user, "reconnect"))
 
-    def _resubscribed(self) -> None:
-        """After a (re)connect every user is subscribed again; events may have been lost: reload all."""
-        for waiters in self._confirmations.values():
-            for future in waiters:
-                if not future.done():
-                    future.set_result(None)
-        self._confirmations.clear()
-        for user in list(self.users.values()):
-            self._spawn(self._reload(user, "reconnect"))
+    def _on_moved(self, channels: list[bytes]) -> None:
+        """The server dropped channels whose slot moved: learn the new layout, subscribe there, reload."""
+        self._spawn(self._follow(channels))
+
+    async def _follow(self, channels: list[bytes]) -> None:
+        if isinstance(self.client, RedisCluster):
+            await self.client.nodes_manager.initialize()
+        for channel in channels:
+            user = self.users.get(channel[len(_CHANNEL_PREFIX) : -len(_CHANNEL_SUFFIX)].decode())
+            if user is not None:
+                self._spawn(self._subscribe(user, "moved"))
 
     # --- applying events and snapshots --------------------------------------------------------
 
@@ -294,5 +258,3 @@ def _is_empty(conv: Conversation) -> bool:
     """A conversation with nothing stored: the snapshot would not list it either."""
     return conv == Conversation(conv.id)
 
-
-__all__ = ["Callable", "Hub", "Listener", "User"]

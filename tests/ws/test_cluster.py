@@ -1,0 +1,77 @@
+"""Redis Cluster: counting and live push across three nodes, and a slot that moves mid-stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from cluster import ValkeyCluster
+from redis.crc import key_slot
+from support import SERVICE, LiveServer, base_config
+from ws_support import user_token
+
+from gateway.client import Client
+
+NewId = Callable[[str], str]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyCluster]:
+    """Three primaries of the embedded Valkey, every slot assigned."""
+    with ValkeyCluster(tmp_path_factory.mktemp("cluster")) as nodes:
+        yield nodes
+
+
+@pytest.fixture(scope="module")
+def cluster_gateway(cluster: ValkeyCluster) -> Iterator[LiveServer]:
+    """A gateway on the cluster (redis+cluster:// URL)."""
+    with LiveServer(base_config(cluster.url)) as server:
+        yield server
+
+
+async def send(http: httpx.AsyncClient, sender: str, to: str, first: int, count: int) -> None:
+    """Ingest `count` C2C messages."""
+    body = {"messages": [{"id": f"m{i}", "from": sender, "to": to, "timestamp": 1000 + i}
+                         for i in range(first, first + count)]}
+    assert 200 == (await http.post("/v1/messages", json=body)).status_code
+
+
+class TestCluster:
+    async def test_group_fan_out_and_pushes_across_nodes(self, cluster_gateway: LiveServer, new_id: NewId) -> None:
+        """Users on every node get their group message counted and pushed."""
+        users = [new_id("u") for _ in range(12)]
+        gid = new_id("g")
+        async with httpx.AsyncClient(base_url=cluster_gateway.url, headers=SERVICE) as http:
+            await http.put(f"/v1/groups/{gid}", json={"type": "Work"})
+            await http.post(f"/v1/groups/{gid}/members", json={"add": users})
+            clients = [await Client(f"{cluster_gateway.ws_url}/v1/ws", user_token(u)).start() for u in users[1:]]
+            try:
+                for c in clients:
+                    await c.get_total()
+                body = {"messages": [{"id": "g1", "from": users[0], "group": gid, "seq": 1}]}
+                assert [len(users) - 1] == [r["counted"] for r in (await http.post("/v1/messages", json=body))
+                                            .json()["results"]]
+                for c in clients:
+                    await c.wait_until(lambda s: s.total == 1)
+            finally:
+                for c in clients:
+                    await c.close()
+
+    async def test_slot_move_mid_stream_converges_without_reconnect(
+        self, cluster: ValkeyCluster, cluster_gateway: LiveServer, new_id: NewId
+    ) -> None:
+        """The user's slot moves to another node: the hub resubscribes there and the client stays exact."""
+        alice, bob = new_id("alice"), new_id("bob")
+        async with httpx.AsyncClient(base_url=cluster_gateway.url, headers=SERVICE) as http, \
+                Client(f"{cluster_gateway.ws_url}/v1/ws", user_token(alice)) as client:
+            await client.get_total()
+            await send(http, bob, alice, 0, 10)
+            await client.wait_until(lambda c: c.total == 10)
+            cluster.move_slot(key_slot(f"{{u:{alice}}}".encode()))
+            for round_ in range(1, 4):
+                await send(http, bob, alice, round_ * 10, 10)
+            await client.wait_until(lambda c: c.total == 40, timeout=15)
+            assert 1 == client.connects
+
+
