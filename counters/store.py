@@ -47,10 +47,14 @@ class Counters:
 
     async def ingest(self, messages: Sequence[Message]) -> list[int]:
         """Count messages; returns, per message, how many recipients' unread grew."""
+        for msg in messages:
+            v.message(msg)  # the whole batch first: a bad message refuses its batch before any write
         return await self.fanout.ingest(messages)
 
     async def recall(self, recalls: Sequence[Recall]) -> list[int]:
         """Recall messages; returns, per recall, how many recipients still had it unread."""
+        for rc in recalls:
+            v.recall(rc)
         return await self.fanout.recall(recalls)
 
     async def put_group(self, gid: str, kind: str) -> GroupChat:
@@ -155,17 +159,13 @@ class Counters:
     async def edit_conversation_group(
         self, uid: str, name: str, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> int:
-        """Add conversations to and remove them from a conversation group; returns ver."""
+        """One atomic edit: the group becomes (old − remove) ∪ add; returns ver."""
         uid, name = v.user_id(uid), v.group_name(name)
         limit = self.limits.conversations_per_group
         adds = v.conversations(list(add), limit, "add")
         removes = v.conversations(list(remove), limit, "remove")
-        ver = 0
-        for adding, convs in ((0, removes), (1, adds)):
-            if convs:
-                args = [keys.events(uid), name, limit, adding, *convs]
-                ver = await self._group_call("group_edit", uid, [name], args)
-        return ver or (await self.total(uid))[1]
+        args = [keys.events(uid), name, limit, len(adds), *adds, *removes]
+        return await self._group_call("group_edit", uid, [name], args)
 
     async def _group_call(self, fn: str, uid: str, names: list[str], args: Sequence[object]) -> int:
         ks = [keys.user(uid)] + [keys.conversation_group(uid, n) for n in names]

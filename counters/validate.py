@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 from .errors import InvalidArgument
-from .types import GROUP_TYPES
+from .types import GROUP_TYPES, C2CMessage, C2CRecall, Message, Recall
 
 MAX_POSITION = 2**53
 _ID = re.compile(r"[A-Za-z0-9_.@#\-]{1,64}")
@@ -104,3 +104,29 @@ def flag(value: object, what: str) -> bool:
 def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in text)
 
+
+
+def message(msg: Message) -> None:
+    """Every field of a message built in Python (the HTTP layer checks JSON types before)."""
+    message_id(msg.id)
+    user_id(msg.sender, "from")
+    timestamp(msg.timestamp)
+    if isinstance(msg, C2CMessage):
+        user_id(msg.to, "to")
+        return
+    group_id(msg.group, "group")
+    sequence(msg.seq)
+    for uid in msg.at:
+        user_id(uid, "at")
+    for uid in msg.recipients or ():
+        user_id(uid, "recipients")
+
+
+def recall(rc: Recall) -> None:
+    """Every field of a recall."""
+    message_id(rc.id)
+    if isinstance(rc, C2CRecall):
+        user_id(rc.sender, "from")
+        user_id(rc.to, "to")
+    else:
+        group_id(rc.group, "group")

@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 TokenSource = str | Callable[[], Awaitable[str]]
 NO_RETRY_CODES = {4001, 4003}  # a new token (or origin) is needed before reconnecting
+_jitter = random.Random()  # private: the global generator belongs to the application
 
 
 class ReplyError(Exception):
@@ -169,7 +170,7 @@ class Client:
                     if not future.done():
                         future.set_exception(ConnectionError("connection lost"))
             # Full jitter: many clients of a restarted gateway must not come back in lockstep.
-            await asyncio.sleep(random.uniform(0, delay))
+            await asyncio.sleep(_jitter.uniform(0, delay))
             delay = min(high, delay * 2)
 
     async def _session(self, ws: ClientConnection) -> None:

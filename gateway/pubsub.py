@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from . import ws_metrics as m
 
 log = logging.getLogger("reddot.pubsub")
+_jitter = random.Random()  # private: the global generator belongs to the application
 RESUBSCRIBED = b"reddot-resubscribed"
 SUBSCRIBE_BATCH = 500  # channels per SSUBSCRIBE after a reconnect
 
@@ -110,7 +111,7 @@ class ShardReader:
                 with contextlib.suppress(Exception):
                     await conn.disconnect()
             # Back off with jitter so many gateways do not reconnect in lockstep.
-            await asyncio.sleep(delay * (0.5 + random.random()))
+            await asyncio.sleep(delay * (0.5 + _jitter.random()))
             delay = min(delay * 2, 2.0)
 
     def _on_reply(self, reply: object) -> None:
