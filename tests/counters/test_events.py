@@ -1,0 +1,332 @@
+"""Every state change publishes exactly one event with the new absolute values; a no-op publishes none."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+
+from redis.asyncio import Redis
+
+from counters import keys
+from counters.snapshot import Event, parse_event
+from counters.store import Counters
+from counters.types import C2CMessage, C2CRecall, Conversation, GroupMessage, GroupRecall
+
+DEADLINE = 10.0  # seconds to wait for events that must arrive
+
+
+class Subscription:
+    """The change events of some users, read from their sharded channels on a dedicated connection.
+
+    `take()` publishes a marker on every channel and reads until each marker is back: events are
+    delivered in publish order, so it returns exactly the events published before it, with no sleep.
+    """
+
+    def __init__(self, redis: Redis, uids: Sequence[str]) -> None:
+        self.redis = redis
+        self.owner = {keys.events(uid): uid for uid in uids}
+        self.pubsub = redis.pubsub()
+
+    async def __aenter__(self) -> Subscription:
+        await self.pubsub.ssubscribe(*self.owner)
+        # SSUBSCRIBE is only sent: wait for its confirmations, or an early event could be missed.
+        confirmed: set[object] = set()
+
+        def confirm(message: dict[str, object]) -> bool:
+            if message["type"] == "ssubscribe":
+                confirmed.add(message["channel"])
+            return confirmed == set(self.owner)
+
+        await self._read_until(confirm)
+        return self
+
+    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        await self.pubsub.aclose()
+
+    async def take(self) -> dict[str, list[Event]]:
+        """The events published since the last take, per user."""
+        marker = f"marker-{uuid.uuid4().hex}"
+        pipe = self.redis.pipeline(transaction=False)
+        for channel in self.owner:
+            pipe.spublish(channel, marker)
+        await pipe.execute()
+        events: dict[str, list[Event]] = {uid: [] for uid in self.owner.values()}
+        waiting = set(self.owner)
+
+        def consume(message: dict[str, object]) -> bool:
+            if message["type"] == "smessage":
+                if message["data"] == marker:
+                    waiting.discard(str(message["channel"]))
+                else:
+                    events[self.owner[str(message["channel"])]].append(parse_event(str(message["data"])))
+            return not waiting
+
+        await self._read_until(consume)
+        return events
+
+    async def _read_until(self, done: Callable[[dict[str, object]], bool]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DEADLINE
+        while True:
+            left = deadline - loop.time()
+            assert left > 0, "the expected pub/sub messages did not arrive"
+            message = await self.pubsub.get_message(timeout=left)
+            if message is not None and done(message):
+                return
+
+
+def conv(cid: str, **values: object) -> Conversation:
+    """A conversation view with the given values (the rest zero)."""
+    return Conversation(cid, **values)  # type: ignore[arg-type]  # the tests name only valid fields
+
+
+def summary(events: list[Event]) -> list[tuple[int, int, dict[str, Conversation]]]:
+    """(ver, total, conversations by id) of each event: what must match, publish time aside."""
+    return [(e.ver, e.total, {c.id: c for c in e.conversations}) for e in events]
+
+
+class TestIngestEvents:
+    async def test_counted_c2c_message_publishes_one_event(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """A counted C2C message: one event with ver 1, total 1 and the conversation's new values."""
+        alice, bob = new_id("alice"), new_id("bob")
+        async with Subscription(redis, [alice]) as sub:
+            await counters.ingest([C2CMessage("m1", bob, alice, 100)])
+            events = await sub.take()
+        expected = [(1, 1, {f"c2c_{bob}": conv(f"c2c_{bob}", unread=1)})]
+        assert expected == summary(events[alice])
+
+    async def test_group_message_publishes_one_event_per_recipient(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """A group message counted for two members: one event each, on each member's own channel; none to the sender."""
+        alice, bob, carol, g = new_id("alice"), new_id("bob"), new_id("carol"), new_id("g")
+        await counters.put_group(g, "Work")
+        await counters.edit_members(g, [alice, bob, carol], [])
+        async with Subscription(redis, [alice, bob, carol]) as sub:
+            assert [2] == await counters.ingest([GroupMessage("m1", bob, g, 7, at=frozenset({carol}))])
+            events = await sub.take()
+        cid = f"group_{g}"
+        expected = {
+            alice: [(1, 1, {cid: conv(cid, unread=1)})],
+            bob: [],
+            carol: [(1, 1, {cid: conv(cid, unread=1, mentions=1)})],
+        }
+        assert expected == {uid: summary(evs) for uid, evs in events.items()}
+
+    async def test_redelivery_and_uncounted_messages_publish_nothing(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """A duplicate, an excluded message and a message to a recv_opt-1 conversation change nothing: no event."""
+        alice, bob, carol = new_id("alice"), new_id("bob"), new_id("carol")
+        await counters.ingest([C2CMessage("m1", bob, alice, 100)])
+        await counters.set_recv_opt(alice, [f"c2c_{carol}"], 1)
+        async with Subscription(redis, [alice]) as sub:
+            counted = await counters.ingest(
+                [
+                    C2CMessage("m1", bob, alice, 100),
+                    C2CMessage("m2", bob, alice, 101, excluded=True),
+                    C2CMessage("m3", carol, alice, 102),
+                ]
+            )
+            events = await sub.take()
+        assert ([0, 0, 0], []) == (counted, events[alice])
+
+
+class TestGroupChatEvents:
+    async def test_group_chat_changes_publish_nothing(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Creating, editing and deleting a group chat changes no user's state: no event, no ver."""
+        alice, g = new_id("alice"), new_id("g")
+        async with Subscription(redis, [alice]) as sub:
+            await counters.put_group(g, "Work")
+            await counters.edit_members(g, [alice], [])
+            await counters.edit_members(g, [], [alice])
+            await counters.delete_group(g)
+            events = await sub.take()
+        assert ([], (0, 0)) == (events[alice], await counters.total(alice))
+
+
+class TestCleanEvents:
+    async def test_clean_publishes_new_counts_and_read_position(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """A clean publishes one event: ver + 1, the new total, unread 0 and the new read position."""
+        alice, bob = new_id("alice"), new_id("bob")
+        await counters.ingest([C2CMessage("m1", bob, alice, 100), C2CMessage("m2", bob, alice, 200)])
+        async with Subscription(redis, [alice]) as sub:
+            result = await counters.clean(alice, f"c2c_{bob}", timestamp=150)
+            events = await sub.take()
+        cid = f"c2c_{bob}"
+        assert ((1, 3), [(3, 1, {cid: conv(cid, unread=1, read=150)})]) == (result, summary(events[alice]))
+
+    async def test_clean_that_moves_nothing_publishes_nothing(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Cleaning with 0 when nothing is unread, or below the read position, changes nothing: same ver, no event."""
+        alice, bob = new_id("alice"), new_id("bob")
+        await counters.ingest([C2CMessage("m1", bob, alice, 100)])
+        await counters.clean(alice, f"c2c_{bob}", timestamp=100)
+        async with Subscription(redis, [alice]) as sub:
+            results = [
+                await counters.clean(alice, f"c2c_{bob}"),
+                await counters.clean(alice, f"c2c_{bob}", timestamp=50),
+                await counters.clean(alice, "c2c"),
+            ]
+            events = await sub.take()
+        assert ([(0, 2)] * 3, []) == (results, events[alice])
+
+    async def test_clean_above_read_position_of_empty_conversation_publishes(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Moving the read position of a conversation with nothing unread is a change: one event."""
+        alice, g = new_id("alice"), new_id("g")
+        async with Subscription(redis, [alice]) as sub:
+            result = await counters.clean(alice, f"group_{g}", timestamp=999, sequence=40)
+            events = await sub.take()
+        cid = f"group_{g}"
+        assert ((0, 1), [(1, 0, {cid: conv(cid, read=40)})]) == (result, summary(events[alice]))
+
+    async def test_bulk_clean_publishes_one_event_per_chunk(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Cleaning "" over 300 unread conversations runs as chunks of 256 and 44: two events, ver + 2, total 0."""
+        alice = new_id("alice")
+        senders = [f"s{i}-{alice}" for i in range(300)]
+        await counters.ingest([C2CMessage(f"m{i}", s, alice, 100 + i) for i, s in enumerate(senders)])
+        async with Subscription(redis, [alice]) as sub:
+            result = await counters.clean(alice, "")
+            events = await sub.take()
+        published = [(e.ver, e.total, len(e.conversations)) for e in events[alice]]
+        assert ((300, 302), [(301, 44, 256), (302, 0, 44)]) == (result, published)
+
+
+class TestRecallEvents:
+    async def test_recall_of_unread_message_publishes_one_event(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Recalling an unread mention publishes the conversation with unread and mentions one lower."""
+        alice, bob, g = new_id("alice"), new_id("bob"), new_id("g")
+        await counters.put_group(g, "Work")
+        await counters.edit_members(g, [alice, bob], [])
+        await counters.ingest([GroupMessage("m1", bob, g, 1, at_all=True), GroupMessage("m2", bob, g, 2)])
+        async with Subscription(redis, [alice, bob]) as sub:
+            recalled = await counters.recall([GroupRecall("m1", g)])
+            events = await sub.take()
+        cid = f"group_{g}"
+        assert ([1], [(3, 1, {cid: conv(cid, unread=1)})], []) == (recalled, summary(events[alice]), events[bob])
+
+    async def test_recall_of_read_message_publishes_nothing(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Recalling a message already cleaned (or never sent) changes no count: no event."""
+        alice, bob = new_id("alice"), new_id("bob")
+        await counters.ingest([C2CMessage("m1", bob, alice, 100)])
+        await counters.clean(alice, f"c2c_{bob}")
+        async with Subscription(redis, [alice]) as sub:
+            recalled = await counters.recall([C2CRecall("m1", bob, alice), C2CRecall("never", bob, alice)])
+            events = await sub.take()
+        assert ([0, 0], []) == (recalled, events[alice])
+
+
+class TestSettingsEvents:
+    async def test_recv_opt_publishes_changed_conversations_and_total(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Muting two conversations publishes one event with both and the lower total; repeating it publishes none."""
+        alice, bob, carol = new_id("alice"), new_id("bob"), new_id("carol")
+        await counters.ingest([C2CMessage("m1", bob, alice, 100), C2CMessage("m2", carol, alice, 100)])
+        convs = [f"c2c_{bob}", f"c2c_{carol}"]
+        async with Subscription(redis, [alice]) as sub:
+            vers = [await counters.set_recv_opt(alice, convs, 2), await counters.set_recv_opt(alice, convs, 2)]
+            events = await sub.take()
+        expected = [(3, 0, {cid: conv(cid, unread=1, recv_opt=2) for cid in convs})]
+        assert ([3, 3], expected) == (vers, summary(events[alice]))
+
+    async def test_mark_publishes_new_marks(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Setting a custom mark (bit 63) and STAR publishes the 64-bit marks; clearing bits not set publishes none."""
+        alice, bob = new_id("alice"), new_id("bob")
+        cid = f"c2c_{bob}"
+        async with Subscription(redis, [alice]) as sub:
+            vers = [
+                await counters.mark(alice, [cid], (1 << 63) | 1, True),
+                await counters.mark(alice, [cid], 1 << 40, False),
+            ]
+            events = await sub.take()
+        assert ([1, 1], [(1, 0, {cid: conv(cid, marks=(1 << 63) | 1)})]) == (vers, summary(events[alice]))
+
+
+class TestConversationGroupEvents:
+    async def test_create_rename_delete_publish_their_conversations(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Create, rename and delete each publish one event listing the group's conversations with their groups."""
+        alice, bob = new_id("alice"), new_id("bob")
+        cid = f"c2c_{bob}"
+        async with Subscription(redis, [alice]) as sub:
+            await counters.create_conversation_group(alice, "work", [cid])
+            await counters.rename_conversation_group(alice, "work", "job")
+            await counters.delete_conversation_group(alice, "job")
+            events = await sub.take()
+        expected = [
+            (1, 0, {cid: conv(cid, groups=("work",))}),
+            (2, 0, {cid: conv(cid, groups=("job",))}),
+            (3, 0, {cid: conv(cid)}),
+        ]
+        assert expected == summary(events[alice])
+
+    async def test_edit_publishes_one_event_with_what_joined_and_left(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """One edit that adds one conversation and removes another is one change: ver + 1, one event with both."""
+        alice, bob, carol = new_id("alice"), new_id("bob"), new_id("carol")
+        await counters.create_conversation_group(alice, "work", [f"c2c_{bob}"])
+        async with Subscription(redis, [alice]) as sub:
+            ver = await counters.edit_conversation_group(alice, "work", add=[f"c2c_{carol}"], remove=[f"c2c_{bob}"])
+            events = await sub.take()
+        expected = [(2, 0, {f"c2c_{bob}": conv(f"c2c_{bob}"), f"c2c_{carol}": conv(f"c2c_{carol}", groups=("work",))})]
+        assert (2, expected) == (ver, summary(events[alice]))
+
+    async def test_edit_that_changes_nothing_publishes_nothing(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """Adding a conversation already in the group and removing one not in it: same ver, no event."""
+        alice, bob, carol = new_id("alice"), new_id("bob"), new_id("carol")
+        await counters.create_conversation_group(alice, "work", [f"c2c_{bob}"])
+        async with Subscription(redis, [alice]) as sub:
+            ver = await counters.edit_conversation_group(alice, "work", add=[f"c2c_{bob}"], remove=[f"c2c_{carol}"])
+            events = await sub.take()
+        assert (1, []) == (ver, events[alice])
+
+
+class TestEventValues:
+    async def test_every_event_matches_the_snapshot_after_it(
+        self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
+    ) -> None:
+        """An event's ver, total and conversations equal a snapshot taken right after the change."""
+        alice, bob, g = new_id("alice"), new_id("bob"), new_id("g")
+        await counters.put_group(g, "Community")
+        await counters.edit_members(g, [alice, bob], [])
+        steps: list[Callable[[], Awaitable[object]]] = [
+            lambda: counters.ingest([GroupMessage("m1", bob, g, 5, at=frozenset({alice}))]),
+            lambda: counters.set_recv_opt(alice, [f"group_{g}"], 3),
+            lambda: counters.mark(alice, [f"group_{g}"], 2, True),
+            lambda: counters.create_conversation_group(alice, "家人", [f"group_{g}"]),
+            lambda: counters.clean(alice, f"group_{g}", sequence=5),
+        ]
+        async with Subscription(redis, [alice]) as sub:
+            for step in steps:
+                await step()
+                [event] = (await sub.take())[alice]
+                state = await counters.snapshot(alice)
+                assert (state.ver, state.total, state.conversations[f"group_{g}"]) == (
+                    event.ver,
+                    event.total,
+                    event.conversations[0],
+                )
