@@ -8,10 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_support import Shot, dev_config
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from support import LiveServer
-
-from gateway.config import Config
 
 CHROMIUM = "/usr/bin/chromium"
 # Keeps chromium off the network (no component updates, sync, QUIC probes) and runnable as root.
@@ -22,19 +21,20 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 WAIT_MS = 10_000  # how long an expectation may take: pushes arrive in milliseconds, polls every second
 
-Shot = Callable[[Page, str], Path]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the sync driver runs an event loop in this thread while it lives, and
+# the async tests that follow in the same session need the thread without a running loop.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     """The Playwright driver."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    """One headless chromium for the whole session."""
+    """One headless chromium per test module."""
     browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
@@ -60,11 +60,6 @@ def new_context(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
 def page(new_context: Callable[[], BrowserContext]) -> Page:
     """A page of a fresh context."""
     return new_context().new_page()
-
-
-def dev_config(redis_url: str) -> Config:
-    """A dev-mode config on the session Valkey (generated keys, demo, open dashboard)."""
-    return Config(redis_url=redis_url, dev=True).checked()
 
 
 @pytest.fixture(scope="session")

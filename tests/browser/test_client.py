@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from conftest import Shot, dev_config
+from browser_support import Shot, dev_config
 from playwright.sync_api import Page, expect
 from support import LiveServer
 

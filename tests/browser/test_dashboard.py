@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import Shot
+from browser_support import Shot
 from playwright.sync_api import BrowserContext, Page, expect
+from redis.asyncio import Redis
 from support import SERVICE, SERVICE_KEY, LiveServer, base_config
+
+from gateway import figures
+from gateway.fleet import Reporter
 
 pytestmark = pytest.mark.browser
 
@@ -57,3 +63,43 @@ class TestDashboard:
             assert shot(page, "after-login").exists()
         expected = (401, 200)
         assert expected == (without, with_key)
+
+
+class TestFleetOfTwenty:
+    def test_twenty_processes_show_as_one_fleet(
+        self, page: Page, dev_server: LiveServer, redis_url: str, shot: Shot
+    ) -> None:
+        """19 more processes reporting (as gateway/fleet.py writes them): totals count 20, the table lists all."""
+        others = [f"bench-host:{40000 + i}" for i in range(19)]
+
+        async def report() -> None:
+            client = Redis.from_url(redis_url)
+            try:
+                values = figures.figures(figures.read(), figures.read())
+                for process_id in others:
+                    await Reporter(client, process_id).write({**values, "connections": 500})
+            finally:
+                await client.aclose()
+
+        in_thread(report())
+        page.goto(f"{dev_server.url}/dashboard")
+        expect(page.locator("#fleet")).to_contain_text("20 gateway processes")
+        expect(page.locator("#processes tbody tr")).to_have_count(20)
+        expect(page.locator("#kpi-connections .value")).to_contain_text("9,5")  # 19 x 500 and this process's own
+        assert shot(page).exists()
+        in_thread(_withdraw(redis_url, others))
+
+
+def in_thread(coro: Coroutine[object, object, None]) -> None:
+    """Run a coroutine to completion off this thread, where Playwright's sync driver owns the event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
+async def _withdraw(redis_url: str, process_ids: list[str]) -> None:
+    client = Redis.from_url(redis_url)
+    try:
+        for process_id in process_ids:
+            await Reporter(client, process_id).withdraw()
+    finally:
+        await client.aclose()

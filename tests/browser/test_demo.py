@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from conftest import Shot
+from browser_support import Shot
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 from support import LiveServer, base_config
 
