@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from counters.library import Client
 
+MAX_CONNECTIONS = 200  # per process, to a standalone server
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
 
@@ -28,4 +29,9 @@ def connect(url: str) -> Client:
         return RedisCluster.from_url(
             f"{CLUSTER_SCHEMES[scheme]}{sep}{rest}", decode_responses=True, retry=retry_policy()
         )
-    return Redis.from_url(url, decode_responses=True, retry=retry_policy())
+    # A blocking pool: past MAX_CONNECTIONS calls in flight, a call waits for a free connection
+    # instead of failing with MaxConnectionsError (redis-py's default pool refuses the 101st).
+    pool = BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=5, retry=retry_policy()
+    )
+    return Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
