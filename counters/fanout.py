@@ -80,8 +80,13 @@ class Fanout:
             else:
                 users, conv = sorted(reached[rc.group]), f"group_{rc.group}"
             for batch in _batches(self.library.client, users, self.limits.recipients_per_call):
-                calls.append(("recall", _recipient_keys(batch, conv), [self.limits.tombstones, conv, rc.id]
-                              + [keys.events(u) for u in batch]))
+                calls.append(
+                    (
+                        "recall",
+                        _recipient_keys(batch, conv),
+                        [self.limits.tombstones, conv, rc.id] + [keys.events(u) for u in batch],
+                    )
+                )
                 owners.append(index)
         return await self._run(calls, owners, len(recalls))
 
@@ -91,8 +96,11 @@ class Fanout:
         if isinstance(msg, C2CMessage):
             if msg.sender != msg.to:
                 conv = f"c2c_{msg.sender}"
-                yield ("ingest", _recipient_keys([msg.to], conv),
-                       [self.limits.position_cap, conv, msg.id, msg.timestamp, 0, keys.events(msg.to)])
+                yield (
+                    "ingest",
+                    _recipient_keys([msg.to], conv),
+                    [self.limits.position_cap, conv, msg.id, msg.timestamp, 0, keys.events(msg.to)],
+                )
             return
         kind, members = groups[msg.group]
         if kind not in COUNTING_GROUP_TYPES:

@@ -88,8 +88,13 @@ class Counters:
         result = await self.library.call(
             "chat_group", [keys.group(gid), keys.members(gid), keys.reached(gid)], [kind, len(add), *add, *remove]
         )
-        check_status(result, {NotFound: f"group {gid} does not exist: PUT /v1/groups/{gid} first",
-                              Conflict: f"group {gid} exists with another type; a group's type never changes"})
+        check_status(
+            result,
+            {
+                NotFound: f"group {gid} does not exist: PUT /v1/groups/{gid} first",
+                Conflict: f"group {gid} exists with another type; a group's type never changes",
+            },
+        )
         return GroupChat(gid, result[0], int(result[1]))
 
     # --- the user's side ---------------------------------------------------------------
@@ -170,12 +175,15 @@ class Counters:
     async def _group_call(self, fn: str, uid: str, names: list[str], args: Sequence[object]) -> int:
         ks = [keys.user(uid)] + [keys.conversation_group(uid, n) for n in names]
         result = await self.library.call(fn, ks, args)
-        check_status(result, {
-            NotFound: f"conversation group {names[0]!r} does not exist",
-            Conflict: f"conversation group {names[-1]!r} already exists",
-            ResourceExhausted: f"at most {self.limits.groups_per_user} conversation groups per user and "
-                               f"{self.limits.conversations_per_group} conversations per group",
-        })
+        check_status(
+            result,
+            {
+                NotFound: f"conversation group {names[0]!r} does not exist",
+                Conflict: f"conversation group {names[-1]!r} already exists",
+                ResourceExhausted: f"at most {self.limits.groups_per_user} conversation groups per user and "
+                f"{self.limits.conversations_per_group} conversations per group",
+            },
+        )
         return int(result)
 
     # --- reads ---------------------------------------------------------------------

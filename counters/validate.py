@@ -105,7 +105,6 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
-
 def message(msg: Message) -> None:
     """Every field of a message built in Python (the HTTP layer checks JSON types before)."""
     message_id(msg.id)

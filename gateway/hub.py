@@ -206,8 +206,11 @@ class Hub:
             fresh = await self._fresh_snapshot(user, reason)
             old = user.state
             user.state = fresh
-            changed = [cid for cid in old.conversations.keys() | fresh.conversations.keys()
-                       if old.conversations.get(cid) != fresh.conversations.get(cid)]
+            changed = [
+                cid
+                for cid in old.conversations.keys() | fresh.conversations.keys()
+                if old.conversations.get(cid) != fresh.conversations.get(cid)
+            ]
             held, user.held = [e for e in user.held if e.ver > fresh.ver], []
         finally:
             user.reloading = False
@@ -257,4 +260,3 @@ class Hub:
 def _is_empty(conv: Conversation) -> bool:
     """A conversation with nothing stored: the snapshot would not list it either."""
     return conv == Conversation(conv.id)
-

@@ -180,8 +180,21 @@ async def ping(conn: Connection, req: Body) -> Reply:
 OPS: dict[str, Op] = {
     fn.__name__: fn
     for fn in (
-        get_total, get_unread_by_filter, subscribe_filter, unsubscribe_filter, get_conversations, clean,
-        set_recv_opt, mark, create_conversation_group, delete_conversation_group, rename_conversation_group,
-        add_to_conversation_group, remove_from_conversation_group, get_conversation_groups, refresh, ping,
+        get_total,
+        get_unread_by_filter,
+        subscribe_filter,
+        unsubscribe_filter,
+        get_conversations,
+        clean,
+        set_recv_opt,
+        mark,
+        create_conversation_group,
+        delete_conversation_group,
+        rename_conversation_group,
+        add_to_conversation_group,
+        remove_from_conversation_group,
+        get_conversation_groups,
+        refresh,
+        ping,
     )
 }

@@ -17,10 +17,16 @@ class ValkeyCluster:
     """Three primaries, no replicas, every slot assigned; `url` is a redis+cluster:// URL."""
 
     def __init__(self, root: Path, nodes: int = 3) -> None:
-        config = {"cluster-enabled": "yes", "cluster-config-file": "nodes.conf", "cluster-node-timeout": "2000",
-                  "appendonly": "no", "save": '""'}
-        self.servers = [ValkeyServer(port=_low_port(), data_dir=str(root / f"node{i}"), config=dict(config))
-                        for i in range(nodes)]
+        config = {
+            "cluster-enabled": "yes",
+            "cluster-config-file": "nodes.conf",
+            "cluster-node-timeout": "2000",
+            "appendonly": "no",
+            "save": '""',
+        }
+        self.servers = [
+            ValkeyServer(port=_low_port(), data_dir=str(root / f"node{i}"), config=dict(config)) for i in range(nodes)
+        ]
 
     def __enter__(self) -> ValkeyCluster:
         for server in self.servers:
@@ -44,9 +50,7 @@ class ValkeyCluster:
 
     def cli(self, *args: str) -> str:
         """Run valkey-cli against the first node; raise if it fails."""
-        port = str(self.servers[0].port)
-        result = subprocess.run([str(CLI), "-p", port, *args], capture_output=True, text=True, timeout=60, check=True)
-        return result.stdout
+        return _cli(str(self.servers[0].port), *args)
 
     def move_slot(self, slot: int) -> None:
         """Move one slot (and its keys) to another node, as a resharding would."""
@@ -55,14 +59,18 @@ class ValkeyCluster:
         target = next(n for n in nodes.values() if n is not owner)
         src, dst = owner[1].split("@")[0], target[1].split("@")[0]
         src_port, dst_port = src.split(":")[1], dst.split(":")[1]
-        run = lambda port, *a: subprocess.run([str(CLI), "-p", port, *a], capture_output=True, text=True,  # noqa: E731
-                                              timeout=30, check=True).stdout
-        run(dst_port, "cluster", "setslot", str(slot), "importing", owner[0])
-        run(src_port, "cluster", "setslot", str(slot), "migrating", target[0])
-        while keys := run(src_port, "cluster", "getkeysinslot", str(slot), "100").split():
-            run(src_port, "migrate", "127.0.0.1", dst_port, "", "0", "5000", "keys", *keys)
+        _cli(dst_port, "cluster", "setslot", str(slot), "importing", owner[0])
+        _cli(src_port, "cluster", "setslot", str(slot), "migrating", target[0])
+        while keys := _cli(src_port, "cluster", "getkeysinslot", str(slot), "100").split():
+            _cli(src_port, "migrate", "127.0.0.1", dst_port, "", "0", "5000", "keys", *keys)
         for port in (dst_port, src_port):
-            run(port, "cluster", "setslot", str(slot), "node", target[0])
+            _cli(port, "cluster", "setslot", str(slot), "node", target[0])
+
+
+def _cli(port: str, *args: str) -> str:
+    """Run valkey-cli against one node; raise if it fails."""
+    result = subprocess.run([str(CLI), "-p", port, *args], capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout
 
 
 def _low_port() -> int:

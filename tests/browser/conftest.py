@@ -22,7 +22,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots
 WAIT_MS = 10_000  # how long an expectation may take: pushes arrive in milliseconds, polls every second
 
 
-
 # Module scope, not session: the sync driver runs an event loop in this thread while it lives, and
 # the async tests that follow in the same session need the thread without a running loop.
 @pytest.fixture(scope="module")

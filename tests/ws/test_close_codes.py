@@ -41,8 +41,10 @@ class TestAuthentication:
     async def test_expiry_closes_4001_unless_refreshed(self, ws_gateway: LiveServer, new_id: NewId) -> None:
         """A token that expires closes the socket; refresh moves the expiry."""
         alice = new_id("alice")
-        async with connect(f"{ws_gateway.ws_url}/v1/ws?token={user_token(alice, ttl=2)}") as expiring, \
-                connect(f"{ws_gateway.ws_url}/v1/ws?token={user_token(alice, ttl=2)}") as refreshed:
+        async with (
+            connect(f"{ws_gateway.ws_url}/v1/ws?token={user_token(alice, ttl=2)}") as expiring,
+            connect(f"{ws_gateway.ws_url}/v1/ws?token={user_token(alice, ttl=2)}") as refreshed,
+        ):
             await refreshed.send(f'{{"id": 1, "op": "refresh", "token": "{user_token(alice)}"}}')
             started = time.monotonic()
             assert await close_code(expiring) == 4001
@@ -62,8 +64,9 @@ class TestLimits:
         async with connect(url, origin=ws_gateway.url) as ws:  # type: ignore[arg-type]
             assert '"welcome"' in str(await ws.recv())
 
-    async def test_too_many_connections_for_a_user_closes_4029(self, raw: Open, ws_gateway: LiveServer,
-                                                              new_id: NewId) -> None:
+    async def test_too_many_connections_for_a_user_closes_4029(
+        self, raw: Open, ws_gateway: LiveServer, new_id: NewId
+    ) -> None:
         """The connection past max_connections_per_user (5 here) is closed with 4029."""
         alice = new_id("alice")
         for _ in range(5):

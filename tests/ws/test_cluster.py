@@ -32,8 +32,11 @@ def cluster_gateway(cluster: ValkeyCluster) -> Iterator[LiveServer]:
 
 async def send(http: httpx.AsyncClient, sender: str, to: str, first: int, count: int) -> None:
     """Ingest `count` C2C messages."""
-    body = {"messages": [{"id": f"m{i}", "from": sender, "to": to, "timestamp": 1000 + i}
-                         for i in range(first, first + count)]}
+    body = {
+        "messages": [
+            {"id": f"m{i}", "from": sender, "to": to, "timestamp": 1000 + i} for i in range(first, first + count)
+        ]
+    }
     assert 200 == (await http.post("/v1/messages", json=body)).status_code
 
 
@@ -50,8 +53,9 @@ class TestCluster:
                 for c in clients:
                     await c.get_total()
                 body = {"messages": [{"id": "g1", "from": users[0], "group": gid, "seq": 1}]}
-                assert [len(users) - 1] == [r["counted"] for r in (await http.post("/v1/messages", json=body))
-                                            .json()["results"]]
+                assert [len(users) - 1] == [
+                    r["counted"] for r in (await http.post("/v1/messages", json=body)).json()["results"]
+                ]
                 for c in clients:
                     await c.wait_until(lambda s: s.total == 1)
             finally:
@@ -63,8 +67,10 @@ class TestCluster:
     ) -> None:
         """The user's slot moves to another node: the hub resubscribes there and the client stays exact."""
         alice, bob = new_id("alice"), new_id("bob")
-        async with httpx.AsyncClient(base_url=cluster_gateway.url, headers=SERVICE) as http, \
-                Client(f"{cluster_gateway.ws_url}/v1/ws", user_token(alice)) as client:
+        async with (
+            httpx.AsyncClient(base_url=cluster_gateway.url, headers=SERVICE) as http,
+            Client(f"{cluster_gateway.ws_url}/v1/ws", user_token(alice)) as client,
+        ):
             await client.get_total()
             await send(http, bob, alice, 0, 10)
             await client.wait_until(lambda c: c.total == 10)
@@ -73,5 +79,3 @@ class TestCluster:
                 await send(http, bob, alice, round_ * 10, 10)
             await client.wait_until(lambda c: c.total == 40, timeout=15)
             assert 1 == client.connects
-
-

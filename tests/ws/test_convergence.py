@@ -42,8 +42,18 @@ op = st.one_of(
 @pytest.fixture(scope="module")
 def gateways(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Gateway]]:
     """Two `reddot serve` processes on the session Redis."""
-    procs = [Gateway(tmp_path_factory.mktemp(f"gw{i}"), "--redis-url", redis_url, "--api-key", SERVICE_KEY,
-                     "--jwt-secret", JWT_SECRET) for i in range(2)]
+    procs = [
+        Gateway(
+            tmp_path_factory.mktemp(f"gw{i}"),
+            "--redis-url",
+            redis_url,
+            "--api-key",
+            SERVICE_KEY,
+            "--jwt-secret",
+            JWT_SECRET,
+        )
+        for i in range(2)
+    ]
     yield procs
     for proc in procs:
         proc.kill()
@@ -84,25 +94,52 @@ class Scenario:
         kind, u = step[0], self.users[step[1]]
         if kind == "c2c":
             to = self.users[step[2]]
-            await self.post("/v1/messages", {"messages": [{"id": f"c{step[3]}", "from": u, "to": to,
-                                                           "timestamp": 100 + step[3]}]})
+            await self.post(
+                "/v1/messages", {"messages": [{"id": f"c{step[3]}", "from": u, "to": to, "timestamp": 100 + step[3]}]}
+            )
         elif kind == "group":
             at = [self.users[i] for i in step[3]]
-            await self.post("/v1/messages", {"messages": [{"id": f"g{step[2]}", "from": u, "group": self.group,
-                                                           "seq": step[2], "at": at, "excluded": step[4]}]})
+            await self.post(
+                "/v1/messages",
+                {
+                    "messages": [
+                        {
+                            "id": f"g{step[2]}",
+                            "from": u,
+                            "group": self.group,
+                            "seq": step[2],
+                            "at": at,
+                            "excluded": step[4],
+                        }
+                    ]
+                },
+            )
         elif kind == "recall":
-            await self.post("/v1/messages/recall", {"messages": [{"id": f"c{step[3]}", "from": u,
-                                                                  "to": self.users[step[2]]}]})
+            await self.post(
+                "/v1/messages/recall", {"messages": [{"id": f"c{step[3]}", "from": u, "to": self.users[step[2]]}]}
+            )
         elif kind == "clean":
             conv = self.conv(step[1], step[3]) if step[2] == "one" else step[2]
-            await self.user_op(step[1], "clean", "/clean", {"conversation": conv, "timestamp": 100 + step[4] if
-                                                            step[4] else 0, "sequence": step[4]})
+            await self.user_op(
+                step[1],
+                "clean",
+                "/clean",
+                {"conversation": conv, "timestamp": 100 + step[4] if step[4] else 0, "sequence": step[4]},
+            )
         elif kind == "recv_opt":
-            await self.user_op(step[1], "set_recv_opt", "/recv-opt",
-                               {"conversations": [self.conv(step[1], step[2])], "recv_opt": step[3]})
+            await self.user_op(
+                step[1],
+                "set_recv_opt",
+                "/recv-opt",
+                {"conversations": [self.conv(step[1], step[2])], "recv_opt": step[3]},
+            )
         elif kind == "mark":
-            await self.user_op(step[1], "mark", "/marks", {"conversations": [self.conv(step[1], step[2])],
-                                                            "mark": step[3], "enable": step[4]})
+            await self.user_op(
+                step[1],
+                "mark",
+                "/marks",
+                {"conversations": [self.conv(step[1], step[2])], "mark": step[3], "enable": step[4]},
+            )
         else:
             path = f"/v1/users/{u}/conversation-groups/work/conversations"
             await self.post(path, {"add" if step[3] else "remove": [self.conv(step[1], step[2])]})
@@ -125,8 +162,10 @@ async def converged(client: Client, store: Counters, uid: str, wants_total: bool
 
     def matches(c: Client) -> bool:
         ids = set(expected_convs) | set(c.conversations)
-        convs_equal = all(c.conversations.get(i, Conversation(i).as_dict()) == expected_convs.get(
-            i, Conversation(i).as_dict()) for i in ids)
+        convs_equal = all(
+            c.conversations.get(i, Conversation(i).as_dict()) == expected_convs.get(i, Conversation(i).as_dict())
+            for i in ids
+        )
         return convs_equal and c.filters == expected_filters and (not wants_total or c.total == state.total)
 
     await client.wait_until(matches, timeout=10)
@@ -160,4 +199,3 @@ async def test_clients_on_two_gateways_converge(ready: list[Gateway], redis: Red
         store = Counters(redis)
         for uid, client, wants_total in sc.clients:
             await converged(client, store, uid, wants_total)
-

@@ -19,8 +19,11 @@ NewId = Callable[[str], str]
 
 async def ingest(http: httpx.AsyncClient, sender: str, to: str, first: int, count: int) -> None:
     """Send `count` C2C messages, retrying while Redis is away (ingest is idempotent)."""
-    body = {"messages": [{"id": f"m{i}", "from": sender, "to": to, "timestamp": 1000 + i}
-                         for i in range(first, first + count)]}
+    body = {
+        "messages": [
+            {"id": f"m{i}", "from": sender, "to": to, "timestamp": 1000 + i} for i in range(first, first + count)
+        ]
+    }
     for _ in range(300):  # at most ~30 s
         if (await http.post("/v1/messages", json=body)).status_code == 200:
             return
@@ -34,8 +37,10 @@ class TestPubSubLoss:
     ) -> None:
         """CLIENT KILL TYPE pubsub in the middle of a stream: the client's total still ends exact."""
         alice, bob = new_id("alice"), new_id("bob")
-        async with httpx.AsyncClient(base_url=ws_gateway.url, headers=SERVICE) as http, \
-                Client(f"{ws_gateway.ws_url}/v1/ws", user_token(alice)) as client:
+        async with (
+            httpx.AsyncClient(base_url=ws_gateway.url, headers=SERVICE) as http,
+            Client(f"{ws_gateway.ws_url}/v1/ws", user_token(alice)) as client,
+        ):
             await client.get_total()
             for round_ in range(5):
                 await ingest(http, bob, alice, round_ * 20, 20)
@@ -52,8 +57,10 @@ class TestRedisRestart:
         url = first.start()
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         with LiveServer(base_config(url)) as gateway:
-            async with httpx.AsyncClient(base_url=gateway.url, headers=SERVICE) as http, \
-                    Client(f"{gateway.ws_url}/v1/ws", user_token(alice)) as client:
+            async with (
+                httpx.AsyncClient(base_url=gateway.url, headers=SERVICE) as http,
+                Client(f"{gateway.ws_url}/v1/ws", user_token(alice)) as client,
+            ):
                 await client.get_total()
                 await ingest(http, bob, alice, 0, 30)
                 await client.wait_until(lambda c: c.total == 30)

@@ -14,10 +14,24 @@ from websockets.exceptions import ConnectionClosed
 from ws_support import user_token
 
 EXAMPLES = int(os.environ.get("REDDOT_FUZZ_EXAMPLES", "150"))
-OPS = ["get_total", "subscribe_filter", "unsubscribe_filter", "get_unread_by_filter", "get_conversations",
-       "clean", "set_recv_opt", "mark", "create_conversation_group", "rename_conversation_group",
-       "add_to_conversation_group", "remove_from_conversation_group", "delete_conversation_group",
-       "get_conversation_groups", "refresh", "ping"]
+OPS = [
+    "get_total",
+    "subscribe_filter",
+    "unsubscribe_filter",
+    "get_unread_by_filter",
+    "get_conversations",
+    "clean",
+    "set_recv_opt",
+    "mark",
+    "create_conversation_group",
+    "rename_conversation_group",
+    "add_to_conversation_group",
+    "remove_from_conversation_group",
+    "delete_conversation_group",
+    "get_conversation_groups",
+    "refresh",
+    "ping",
+]
 PROTOCOL_CLOSES = {1009, 4008}
 
 json_value = st.recursive(
@@ -27,9 +41,23 @@ json_value = st.recursive(
 )
 request = st.fixed_dictionaries(
     {"id": st.integers(-5, 10**6) | st.text(max_size=8), "op": st.sampled_from(OPS)},
-    optional={name: json_value for name in ("filter", "conversation", "conversations", "timestamp", "sequence",
-                                            "recv_opt", "mark", "enable", "name", "new_name", "token",
-                                            "unread_only")},
+    optional={
+        name: json_value
+        for name in (
+            "filter",
+            "conversation",
+            "conversations",
+            "timestamp",
+            "sequence",
+            "recv_opt",
+            "mark",
+            "enable",
+            "name",
+            "new_name",
+            "token",
+            "unread_only",
+        )
+    },
 )
 frame = st.one_of(
     request.map(lambda r: orjson.dumps(r).decode()),
@@ -47,8 +75,15 @@ frame = st.one_of(
 @given(frames=st.lists(frame, min_size=1, max_size=8))
 async def test_any_frames_get_replies_or_protocol_closes(ws_gateway: LiveServer, frames: list[str | bytes]) -> None:
     """Each frame is answered (ok or an error with a protocol code); the server stays up."""
-    codes = {"invalid_argument", "not_found", "conflict", "resource_exhausted", "permission_denied",
-             "unauthenticated", "unavailable"}
+    codes = {
+        "invalid_argument",
+        "not_found",
+        "conflict",
+        "resource_exhausted",
+        "permission_denied",
+        "unauthenticated",
+        "unavailable",
+    }
     user = f"fuzz-{os.getpid()}"
     async with connect(f"{ws_gateway.ws_url}/v1/ws?token={user_token(user)}") as ws:
         await ws.recv()  # welcome

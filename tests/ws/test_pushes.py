@@ -58,8 +58,9 @@ class TestFilters:
         await send_c2c(service, bob, alice, "m1", 100)
         body = {"messages": [{"id": f"g{i}", "from": bob, "group": gid, "seq": i} for i in (1, 2)]}
         await service.post("/v1/messages", json=body)
-        await service.post(f"/v1/users/{alice}/marks", json={"conversations": [f"group_{gid}"], "mark": 1,
-                                                            "enable": True})
+        await service.post(
+            f"/v1/users/{alice}/marks", json={"conversations": [f"group_{gid}"], "mark": 1, "enable": True}
+        )
         await c.wait_until(lambda s: _totals(s) == (1, 2, 2))
 
     async def test_filter_by_conversation_group(
@@ -67,8 +68,9 @@ class TestFilters:
     ) -> None:
         """A conversation-group filter counts only the group's conversations."""
         alice, bob, carol = new_id("alice"), new_id("bob"), new_id("carol")
-        await service.post(f"/v1/users/{alice}/conversation-groups", json={"name": "work",
-                                                                          "conversations": [f"c2c_{bob}"]})
+        await service.post(
+            f"/v1/users/{alice}/conversation-groups", json={"name": "work", "conversations": [f"c2c_{bob}"]}
+        )
         c = await client(alice)
         await c.subscribe_filter({"group": "work"})
         await send_c2c(service, bob, alice, "m1", 100)

@@ -38,13 +38,21 @@ class TestSlowClient:
         sock.connect(("127.0.0.1", int(ws_gateway.url.rsplit(":", 1)[1])))
         async with httpx.AsyncClient(base_url=ws_gateway.url, headers=SERVICE) as http:
             before_metrics = (await http.get("/metrics")).text
-            async with connect(f"{ws_gateway.ws_url}/v1/ws?token={user_token(alice)}", sock=sock,
-                               max_queue=1, max_size=2**20) as ws:
+            async with connect(
+                f"{ws_gateway.ws_url}/v1/ws?token={user_token(alice)}", sock=sock, max_queue=1, max_size=2**20
+            ) as ws:
                 await ws.recv()  # welcome; from here on the client reads nothing
                 rss_before = rss_bytes()
                 for batch in range(CHANGES // 1000):
-                    messages = [{"id": f"m{batch}-{i}", "from": senders[i % SENDERS], "to": alice,
-                                 "timestamp": 1000 + batch * 1000 + i} for i in range(1000)]
+                    messages = [
+                        {
+                            "id": f"m{batch}-{i}",
+                            "from": senders[i % SENDERS],
+                            "to": alice,
+                            "timestamp": 1000 + batch * 1000 + i,
+                        }
+                        for i in range(1000)
+                    ]
                     assert (await http.post("/v1/messages", json={"messages": messages})).status_code == 200
                 grown = rss_bytes() - rss_before
                 after_metrics = (await http.get("/metrics")).text
@@ -56,9 +64,11 @@ class TestSlowClient:
                     if len(latest) == SENDERS and all(v == CHANGES // SENDERS for v in latest.values()):
                         break
         sent = metric(after_metrics, 'reddot_ws_frames_sent_total{type="conversations"}') - metric(
-            before_metrics, 'reddot_ws_frames_sent_total{type="conversations"}')
+            before_metrics, 'reddot_ws_frames_sent_total{type="conversations"}'
+        )
         coalesced = metric(after_metrics, "reddot_ws_frames_coalesced_total") - metric(
-            before_metrics, "reddot_ws_frames_coalesced_total")
+            before_metrics, "reddot_ws_frames_coalesced_total"
+        )
         assert {f"c2c_{s}": CHANGES // SENDERS for s in senders} == latest
         assert grown < 16 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB"
         assert coalesced > 0 and sent < CHANGES, (sent, coalesced)

@@ -17,8 +17,12 @@ class TestReads:
         alice = new_id("alice")
         conn = await raw(alice)
         welcome = conn.frames[0]
-        assert ("welcome", alice, 0, "reddot/0.1.0") == (welcome["type"], welcome["user"], welcome["ver"],
-                                                         welcome["server"])
+        assert ("welcome", alice, 0, "reddot/0.1.0") == (
+            welcome["type"],
+            welcome["user"],
+            welcome["ver"],
+            welcome["server"],
+        )
 
     async def test_get_conversations_lists_unread_first(
         self, raw: Open, service: httpx.AsyncClient, new_id: NewId
@@ -28,8 +32,17 @@ class TestReads:
         await send_c2c(service, bob, alice, "m1", 100)
         conn = await raw(alice)
         reply = await conn.request("get_conversations")
-        expected = {"id": f"c2c_{bob}", "type": 1, "unread": 1, "mentions": 0, "recv_opt": 0, "marks": 0,
-                    "groups": [], "read_timestamp": 0, "read_sequence": 0}
+        expected = {
+            "id": f"c2c_{bob}",
+            "type": 1,
+            "unread": 1,
+            "mentions": 0,
+            "recv_opt": 0,
+            "marks": 0,
+            "groups": [],
+            "read_timestamp": 0,
+            "read_sequence": 0,
+        }
         assert (True, [expected], 1) == (reply["ok"], reply["conversations"], reply["ver"])
 
     async def test_get_unread_by_filter_is_one_off(self, raw: Open, service: httpx.AsyncClient, new_id: NewId) -> None:
