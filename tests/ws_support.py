@@ -55,3 +55,17 @@ async def send_c2c(service: httpx.AsyncClient, sender: str, to: str, mid: str, t
     reply = await service.post("/v1/messages", json=body)
     assert reply.status_code == 200, reply.text
     return int(reply.json()["results"][0]["counted"])
+
+
+async def send_stream(http: httpx.AsyncClient, sender: str, to: str, first: int, count: int) -> None:
+    """Send `count` C2C messages, retrying while Redis is away (ingest is idempotent)."""
+    body = {
+        "messages": [
+            {"id": f"m{i}", "from": sender, "to": to, "timestamp": 1000 + i} for i in range(first, first + count)
+        ]
+    }
+    for _ in range(300):  # at most ~30 s
+        if (await http.post("/v1/messages", json=body)).status_code == 200:
+            return
+        await asyncio.sleep(0.1)  # backoff between retries, not synchronisation
+    raise AssertionError("ingest never succeeded")

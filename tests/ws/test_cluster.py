@@ -9,7 +9,7 @@ import pytest
 from cluster import ValkeyCluster
 from redis.crc import key_slot
 from support import SERVICE, LiveServer, base_config
-from ws_support import user_token
+from ws_support import send_stream, user_token
 
 from gateway.client import Client
 
@@ -28,16 +28,6 @@ def cluster_gateway(cluster: ValkeyCluster) -> Iterator[LiveServer]:
     """A gateway on the cluster (redis+cluster:// URL)."""
     with LiveServer(base_config(cluster.url)) as server:
         yield server
-
-
-async def send(http: httpx.AsyncClient, sender: str, to: str, first: int, count: int) -> None:
-    """Ingest `count` C2C messages."""
-    body = {
-        "messages": [
-            {"id": f"m{i}", "from": sender, "to": to, "timestamp": 1000 + i} for i in range(first, first + count)
-        ]
-    }
-    assert 200 == (await http.post("/v1/messages", json=body)).status_code
 
 
 class TestCluster:
@@ -72,10 +62,10 @@ class TestCluster:
             Client(f"{cluster_gateway.ws_url}/v1/ws", user_token(alice)) as client,
         ):
             await client.get_total()
-            await send(http, bob, alice, 0, 10)
+            await send_stream(http, bob, alice, 0, 10)
             await client.wait_until(lambda c: c.total == 10)
             cluster.move_slot(key_slot(f"{{u:{alice}}}".encode()))
             for round_ in range(1, 4):
-                await send(http, bob, alice, round_ * 10, 10)
+                await send_stream(http, bob, alice, round_ * 10, 10)
             await client.wait_until(lambda c: c.total == 40, timeout=15)
             assert 1 == client.connects
