@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import gc
 import signal
 import socket
 import sys
@@ -70,7 +71,9 @@ def serve(config: Config) -> int:
             config = dataclasses.replace(config, redis_url=valkey.start())
             print(f"reddot: embedded Valkey at {config.redis_url}, data in {valkey.data_dir}", file=sys.stderr)
         on_started = functools.partial(announce, config=config) if config.dev else None
-        server = AnnouncingServer(server_config(create_app(config), config), on_started)
+        app = create_app(config)
+        quiet_gc()
+        server = AnnouncingServer(server_config(app, config), on_started)
         server.run()
         return 0 if server.started else EXIT_STARTUP
     finally:
@@ -78,6 +81,18 @@ def serve(config: Config) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the AOF flush short
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             valkey.stop()
+
+
+def quiet_gc() -> None:
+    """Keep the garbage collector off the push path's tail latency.
+
+    Everything built at start (modules, app, config) moves to the permanent generation, so no
+    collection walks it again, and young collections run every 50,000 allocations instead of 700.
+    Measured with `reddot load --clients 1000 --rate 2000 --duration 20 --mix c2c=100`:
+    publish→frame p99 14-105 ms, median 22 (5 runs), instead of 162-230 ms (3 runs).
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def server_config(app: ASGIApp, config: Config, **overrides: Any) -> uvicorn.Config:
