@@ -258,5 +258,5 @@ class Hub:
 
 
 def _is_empty(conv: Conversation) -> bool:
-    """A conversation with nothing stored: the snapshot would not list it either."""
-    return conv == Conversation(conv.id)
+    """A conversation with nothing stored: the snapshot would not list it either (no allocation per event)."""
+    return not (conv.unread or conv.mentions or conv.recv_opt or conv.marks or conv.groups or conv.read)

@@ -6,8 +6,9 @@ unknown fields are ignored. Nothing here touches Redis.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from counters import validate as v
 from counters.errors import InvalidArgument
@@ -16,6 +17,7 @@ from counters.store import MAX_BULK
 from counters.types import C2CMessage, C2CRecall, Filter, GroupMessage, GroupRecall, Message, Recall
 
 Body = Mapping[str, object]
+T = TypeVar("T")
 
 MAX_MESSAGES = 1000  # per POST /v1/messages
 MAX_RECALLS = 1000  # per POST /v1/messages/recall
@@ -111,10 +113,15 @@ def conversations(value: object, what: str = "conversations", limit: int = MAX_B
 # --- the IM backend's side -----------------------------------------------------------
 
 
+def _batch(body: Body, limit: int, parse: Callable[[object, str], T]) -> list[T]:
+    """`{"messages": [...]}` with 1 to `limit` items, each parsed with its index in error messages."""
+    items = array(required(body, "messages"), "messages", limit, low=1)
+    return [parse(item, f"messages[{i}]") for i, item in enumerate(items)]
+
+
 def parse_messages(body: Body) -> list[Message]:
     """`{"messages": [M, …]}` with 1-1000 messages."""
-    items = array(required(body, "messages"), "messages", MAX_MESSAGES, low=1)
-    return [parse_message(item, f"messages[{i}]") for i, item in enumerate(items)]
+    return _batch(body, MAX_MESSAGES, parse_message)
 
 
 def parse_message(value: object, what: str = "message") -> Message:
@@ -145,8 +152,7 @@ def parse_message(value: object, what: str = "message") -> Message:
 
 def parse_recalls(body: Body) -> list[Recall]:
     """`{"messages": [R, …]}` with 1-1000 recalls."""
-    items = array(required(body, "messages"), "messages", MAX_RECALLS, low=1)
-    return [parse_recall(item, f"messages[{i}]") for i, item in enumerate(items)]
+    return _batch(body, MAX_RECALLS, parse_recall)
 
 
 def parse_recall(value: object, what: str = "recall") -> Recall:
