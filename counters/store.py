@@ -14,7 +14,7 @@ from .snapshot import parse_user
 from .types import C2C, Filter, Message, Recall, UserState
 
 MAX_BULK = 100  # conversations per set_recv_opt / mark call (PROTOCOL.md §3)
-CLEAN_CHUNK = 256  # conversations cleaned per function call by a bulk clean (keeps each call short)
+CLEAN_SCAN = 256  # user-hash fields one bulk-clean call scans (keeps each call near 2 ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +111,17 @@ class Counters:
         return await self._clean(uid, [(conv, position)])
 
     async def _clean_bulk(self, uid: str, which: str) -> tuple[int, int]:
-        state = await self.snapshot(uid)
-        convs = [c.id for c in state.conversations.values() if c.unread and which in ("", c.id.split("_", 1)[0])]
-        cleaned, ver = 0, state.ver
-        for i in range(0, len(convs), CLEAN_CHUNK):
-            removed, ver = await self._clean(uid, [(c, 0) for c in convs[i : i + CLEAN_CHUNK]])
-            cleaned += removed
-        return cleaned, ver
+        """Clean every conversation of a kind, one scanned slice of the user hash per call."""
+        fixed = [keys.events(uid), keys.positions(uid, ""), keys.mentions(uid, "")]
+        kind = f"{which}_" if which else ""
+        cursor, cleaned = "0", 0
+        while True:
+            cursor, removed, ver = await self.library.call(
+                "clean_all", [keys.user(uid)], [*fixed, cursor, kind, CLEAN_SCAN]
+            )
+            cleaned += int(removed)
+            if int(cursor) == 0:
+                return cleaned, int(ver)
 
     async def _clean(self, uid: str, targets: list[tuple[str, int]]) -> tuple[int, int]:
         ks: list[str] = [keys.user(uid)]

@@ -37,7 +37,6 @@ POSITION_END = 2**53
 MARK_BITS = 0xF | (0xFFFFFFFF << 32)
 BULK = ("c2c", "group", "")
 MAX_BULK = 100
-CLEAN_CHUNK = 256
 _ID = re.compile(r"[A-Za-z0-9_.@#\-]{1,64}")
 _CONV = re.compile(r"(?:c2c|group)_[A-Za-z0-9_.@#\-]{1,64}")
 
@@ -208,10 +207,9 @@ class Model:
         user = self.user(uid)
         if conversation in BULK:
             cids = [cid for cid, c in user.convs.items() if c.count > 0 and conversation in ("", cid.split("_", 1)[0])]
-            cleaned = 0
-            for i in range(0, len(cids), CLEAN_CHUNK):
-                cleaned += self._clean(user, [(cid, 0) for cid in cids[i : i + CLEAN_CHUNK]])
-            return cleaned, user.ver
+            # The server cleans one scanned slice of the user hash per call and event; the
+            # users here are small enough for one slice.
+            return self._clean(user, [(cid, 0) for cid in cids]), user.ver
         _conversation(conversation)
         position = timestamp if conversation.startswith("c2c_") else sequence
         return self._clean(user, [(conversation, position)]), user.ver

@@ -50,6 +50,19 @@ local function commit(ukey, channel, convs, ms)
   return ver
 end
 
+-- Run one command over a long argument list in slices of 1000 (even, so field-value pairs stay
+-- whole): unpack() is bounded by Lua's C stack. `key`, when given, leads every slice.
+local function call_in_slices(command, key, list)
+  for first = 1, #list, 1000 do
+    local last = math.min(first + 999, #list)
+    if key then
+      redis.call(command, key, unpack(list, first, last))
+    else
+      redis.call(command, unpack(list, first, last))
+    end
+  end
+end
+
 -- Conversation-group lists are names joined by "\n" (names never hold control characters).
 local function split_names(s)
   local names = {}

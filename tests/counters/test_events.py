@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from counters import keys
 from counters.snapshot import Event, parse_event
-from counters.store import Counters
+from counters.store import CLEAN_SCAN, Counters
 from counters.types import C2CMessage, C2CRecall, Conversation, GroupMessage, GroupRecall
 
 DEADLINE = 10.0  # seconds to wait for events that must arrive
@@ -191,18 +191,42 @@ class TestCleanEvents:
         cid = f"group_{g}"
         assert ((0, 1), [(1, 0, {cid: conv(cid, read=40)})]) == (result, summary(events[alice]))
 
-    async def test_bulk_clean_publishes_one_event_per_chunk(
+    async def test_bulk_clean_publishes_one_event_per_scanned_slice(
         self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
     ) -> None:
-        """Cleaning "" over 300 unread conversations runs as chunks of 256 and 44: two events, ver + 2, total 0."""
+        """Cleaning "" over 600 unread conversations: one event per bounded slice, each conversation once."""
         alice = new_id("alice")
-        senders = [f"s{i}-{alice}" for i in range(300)]
+        senders = [f"s{i}-{alice}" for i in range(600)]
         await counters.ingest([C2CMessage(f"m{i}", s, alice, 100 + i) for i, s in enumerate(senders)])
         async with Subscription(redis, [alice]) as sub:
-            result = await counters.clean(alice, "")
+            cleaned, ver = await counters.clean(alice, "")
             events = await sub.take()
-        published = [(e.ver, e.total, len(e.conversations)) for e in events[alice]]
-        assert ((300, 302), [(301, 44, 256), (302, 0, 44)]) == (result, published)
+        published = events[alice]
+        seen = [c.id for e in published for c in e.conversations]
+        assert (600, 600 + len(published)) == (cleaned, ver)
+        assert [600 + i for i in range(1, len(published) + 1)] == [e.ver for e in published]
+        assert sorted(f"c2c_{s}" for s in senders) == sorted(seen)
+        assert 0 == published[-1].total
+        assert len(published) > 1 and all(len(e.conversations) <= 2 * CLEAN_SCAN for e in published)
+
+    async def test_bulk_clean_of_one_kind_leaves_the_other_in_a_large_user(
+        self, counters: Counters, new_id: Callable[[str], str]
+    ) -> None:
+        """Past the compact hash encoding, cleaning "group" scans every group and no one-to-one conversation."""
+        alice = new_id("alice")
+        await counters.ingest([C2CMessage(f"m{i}", f"s{i}-{alice}", alice, 100 + i) for i in range(300)])
+        groups = [new_id("g") for _ in range(150)]
+        for g in groups:
+            await counters.put_group(g, "Work")
+            await counters.edit_members(g, [alice], [])
+        await counters.ingest([GroupMessage(f"gm{i}", "bob", g, 5 + i) for i, g in enumerate(groups)])
+        assert 150 == (await counters.clean(alice, "group"))[0]
+        state = await counters.snapshot(alice)
+        unread = {c.id.split("_", 1)[0] for c in state.conversations.values() if c.unread}
+        read_groups = [c for c in state.conversations.values() if c.id.startswith("group_") and c.read]
+        assert ({"c2c"}, 300, 150) == (unread, state.total, len(read_groups))
+        assert 300 == (await counters.clean(alice, "c2c"))[0]
+        assert 0 == (await counters.snapshot(alice)).total
 
 
 class TestRecallEvents:
