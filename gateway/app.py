@@ -19,6 +19,7 @@ from ._paths import EncodedPathRouting
 from ._redis import connect
 from .config import Config, ConfigError
 from .errors import EXCEPTION_HANDLERS
+from .flusher import Flusher
 from .hub import Hub
 from .metrics import MetricsMiddleware
 from .session import Registry, websocket_endpoint
@@ -39,13 +40,15 @@ def http_routes(config: Config) -> list[BaseRoute]:
 
 @asynccontextmanager
 async def live_push(app: Starlette) -> AsyncIterator[None]:
-    """The hub of this process and the connection registry of /v1/ws."""
-    hub = Hub(app.state.redis, app.state.counters)
-    app.state.hub, app.state.ws_registry = hub, Registry()
+    """The hub of this process, its flusher and the connection registry of /v1/ws."""
+    hub, flusher = Hub(app.state.redis, app.state.counters), Flusher()
+    app.state.hub, app.state.flusher, app.state.ws_registry = hub, flusher, Registry()
     await hub.start()
+    flusher.start()
     try:
         yield
     finally:
+        await flusher.stop()
         await hub.stop()
 
 

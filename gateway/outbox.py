@@ -1,6 +1,6 @@
 """A connection's pending frames: replies in order, pushes coalesced by what they describe.
 
-Pushes are kept as *keys* (the total, the filters, conversation ids), never as values: the writer
+Pushes are kept as *keys* (the total, the filters, conversation ids), never as values: the flusher
 reads the newest values when it writes. A slow client therefore costs memory bounded by the
 number of distinct keys, however many changes happen meanwhile.
 """
@@ -26,24 +26,24 @@ class Batch:
 
 
 class Outbox:
-    """Pending frames of one connection."""
+    """Pending frames of one connection (no task of its own: the flusher takes them)."""
+
+    __slots__ = ("_pending", "_room")
 
     def __init__(self) -> None:
         self._pending = Batch()
-        self._ready = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
+        self._room: asyncio.Event | None = None  # only while a reader waits: idle connections stay small
 
     def reply(self, frame: dict[str, object]) -> None:
         """Queue a reply (replies are never coalesced: each answers one request)."""
         self._pending.replies.append(frame)
-        if len(self._pending.replies) >= MAX_PENDING_REPLIES:
-            self._room.clear()
-        self._ready.set()
 
     async def room(self) -> None:
         """Wait while too many replies are unsent (the reader stops reading meanwhile)."""
-        await self._room.wait()
+        while len(self._pending.replies) >= MAX_PENDING_REPLIES:
+            if self._room is None:
+                self._room = asyncio.Event()
+            await self._room.wait()
 
     def push(self, total: bool, filters: bool, conversations: Iterable[str], published_ms: int | None) -> int:
         """Mark values as changed; returns how many were already pending (coalesced)."""
@@ -59,16 +59,14 @@ class Outbox:
         batch.filters |= filters
         if published_ms is not None and (batch.oldest_ms is None or published_ms < batch.oldest_ms):
             batch.oldest_ms = published_ms
-        if total or filters or added:
-            self._ready.set()
         return coalesced
 
-    async def take(self) -> Batch:
-        """Wait for something to send, then hand over all of it at once."""
-        await self._ready.wait()
-        self._ready.clear()
+    def take(self) -> Batch:
+        """Hand over everything pending at once."""
         batch, self._pending = self._pending, Batch()
-        self._room.set()
+        if self._room is not None:
+            self._room.set()
+            self._room = None
         return batch
 
     @property

@@ -1,9 +1,10 @@
-"""`GET /v1/ws`: one connection = a reader task, a writer task and a token watchdog."""
+"""`GET /v1/ws`: one connection = its request-reading task, a token timer, and pushes written by the flusher."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,12 +15,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from counters.errors import ReddotError
 from counters.types import Conversation, Filter
 
+from . import eager
 from . import ws_metrics as m
 from .auth import verify_user_token
 from .close_codes import EXPIRED, FORBIDDEN, INTERNAL, OVERLOADED, POLICY, TOO_MANY, UNAUTHENTICATED
 from .hub import Hub, User
 from .outbox import Batch, Outbox
 from .ws_ops import handle
+
+log = logging.getLogger("reddot")
 
 SERVER = "reddot/0.1.0"
 _CONV_FRAMES, _TOTAL_FRAMES = m.FRAMES_SENT.labels("conversations"), m.FRAMES_SENT.labels("total")
@@ -71,60 +75,96 @@ class TokenBucket:
 
 
 class Connection:
-    """One WebSocket of one user: requests in, replies and coalesced pushes out."""
+    """One WebSocket of one user: requests in (its own task), replies and coalesced pushes out (the flusher)."""
+
+    __slots__ = (
+        "_expiry", "_reading", "_sending", "_stopping", "_task", "bucket", "close_code", "config", "counters",
+        "expires", "filters", "flusher", "hub", "last_total", "outbox", "ready", "sent_ver", "uid", "user",
+        "wants_total", "ws",
+    )  # fmt: skip
 
     def __init__(self, ws: WebSocket, uid: str, expires: float) -> None:
         state = ws.app.state
         self.ws, self.uid, self.expires = ws, uid, expires
-        self.config, self.hub, self.counters = state.config, state.hub, state.counters
+        self.config, self.hub, self.counters, self.flusher = state.config, state.hub, state.counters, state.flusher
         self.user: User | None = None
         self.outbox = Outbox()
-        self.ready = False  # pushes start after the welcome frame
+        self.ready = False  # pushes start after the welcome frame and stop at the close
         self.wants_total = False
         self.last_total: int | None = None
         self.filters: dict[Filter, int] = {}  # subscribed filter -> last total sent
         self.sent_ver = -1
         self.close_code: int | None = None
         self.bucket = TokenBucket(self.config.ops_per_second)
-        self._refreshed = asyncio.Event()
+        self._task: asyncio.Task[object] | None = None
+        self._reading = self._stopping = False
+        self._sending: asyncio.Task[None] | None = None  # the rest of a send that found the socket paused
+        self._expiry: asyncio.TimerHandle | None = None
 
     # Listener of the hub
     def changed(self, total: bool, conversations: Iterable[str], published_ms: int | None) -> None:
-        """The hub applied a change: mark what to push; the writer reads the values."""
+        """The hub applied a change: mark what to push; the flush reads the values."""
         if self.ready:
             conversations = list(conversations)
+            wants_total = total and self.wants_total
             filters = bool(self.filters) and (total or bool(conversations))
-            coalesced = self.outbox.push(total and self.wants_total, filters, conversations, published_ms)
+            coalesced = self.outbox.push(wants_total, filters, conversations, published_ms)
             if coalesced:
                 m.FRAMES_COALESCED.inc(coalesced)
+            if wants_total or filters or conversations:
+                self.flusher.mark(self)
 
     async def run(self) -> None:
-        """Serve the connection until the client leaves or a task decides to close it."""
+        """Serve the connection until the client leaves or something decides to close it."""
         hub: Hub = self.hub
         self.user = await hub.attach(self.uid, self)
+        self._task = asyncio.current_task()
         try:
             async with asyncio.timeout(self.config.send_deadline_seconds):
-                await self._send({"type": "welcome", "user": self.uid, "ver": self.user.state.ver, "server": SERVER})
+                await self.ws.send_text(self._encode({"type": "welcome", "user": self.uid, "ver": self.user.state.ver,
+                                                      "server": SERVER}))  # fmt: skip
             self.ready = True
-            tasks = [asyncio.create_task(c) for c in (self._read(), self._write(), self._watch_token())]
-            try:
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-                for task in tasks:
-                    if not task.cancelled() and task.exception() is not None:
-                        self.close_code = INTERNAL
+            self._watch_token()
+            await self._serve_requests()
         finally:
+            self.ready = False
+            if self._expiry is not None:
+                self._expiry.cancel()
+            if self._sending is not None:
+                self._sending.cancel()
+            self.flusher.forget(self)
             hub.detach(self.user, self)
         if self.close_code is not None:
             m.CLOSES.labels(str(self.close_code)).inc()
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
                     await self.ws.close(self.close_code)
+
+    async def _serve_requests(self) -> None:
+        self._reading = True
+        try:
+            await self._read()
+        except asyncio.CancelledError:
+            # Our own interruption (_stop) is consumed so the close below can still wait; any other goes on.
+            if not self._stopping or (self._task is not None and self._task.uncancel() > 0):
+                raise
+        except Exception:
+            log.exception("a WebSocket request failed")
+            self.close_code = INTERNAL
+        finally:
+            self._reading = False
+
+    def _stop(self, code: int | None) -> None:
+        """End the connection from outside the reader (token expiry, a stuck or failed send): interrupt its wait.
+
+        `code` None: the client is gone, nothing to close with.
+        """
+        if self.close_code is None:
+            self.close_code = code
+        self.ready = False
+        if self._reading and not self._stopping and self._task is not None:
+            self._stopping = True
+            self._task.cancel()
 
     async def _read(self) -> None:
         while True:
@@ -137,64 +177,93 @@ class Connection:
             await self.outbox.room()
             text = message.get("text")
             self.outbox.reply(await handle(self, text) if text is not None else _binary_refused())
+            if self.ready:
+                self.flusher.mark(self)
 
-    async def _write(self) -> None:
-        while True:
-            batch = await self.outbox.take()
+    # Called by the flusher
+    def flush(self) -> None:
+        """Write everything pending now; a send that finds the socket paused finishes in a task, under a deadline."""
+        if not self.ready or self._sending is not None:
+            return  # closed, or still sending: the end of that send flushes again
+        batch = self.outbox.take()
+        texts = self._frames(batch)
+        if texts:
             try:
-                # One deadline per batch, not per frame: a send only waits while the socket is paused.
-                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races completion.
-                async with asyncio.timeout(self.config.send_deadline_seconds):
-                    await self._send_batch(batch)
-            except TimeoutError:
-                self.close_code = POLICY  # stuck past the deadline: closed, not buffered
+                rest = eager.start(self._send_all(texts))
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                self._stop(None)
                 return
-            except (WebSocketDisconnect, RuntimeError):
-                return
+            if rest is not None:
+                self._sending = asyncio.create_task(self._finish_send(rest))
+        if batch.oldest_ms is not None:
+            m.LAG.observe(max(0.0, time.time() - batch.oldest_ms / 1000))
 
-    async def _send_batch(self, batch: Batch) -> None:
-        for frame in batch.replies:
-            await self._send(frame)
-            _REPLY_FRAMES.inc()
+    def fail(self) -> None:
+        """A bug while flushing: close with 1011."""
+        self._stop(INTERNAL)
+
+    async def _finish_send(self, rest: eager.Pending) -> None:
+        try:
+            async with asyncio.timeout(self.config.send_deadline_seconds):
+                await rest
+        except TimeoutError:
+            self._stop(POLICY)  # stuck past the deadline: closed, not buffered
+            return
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self._stop(None)
+            return
+        self._sending = None
+        if self.ready and not self.outbox.empty:
+            self.flusher.mark(self)
+
+    async def _send_all(self, texts: list[str]) -> None:
+        for text in texts:
+            await self.ws.send_text(text)
+
+    def _frames(self, batch: Batch) -> list[str]:
+        """The frames of one batch: replies in order, then the conversations, the total and the filters."""
+        texts = [self._encode(frame) for frame in batch.replies]
+        _REPLY_FRAMES.inc(len(batch.replies))
         user = self.user
         assert user is not None
         state = user.state
         if batch.conversations:
             convs = [state.conversations.get(cid, Conversation(cid)).as_dict() for cid in sorted(batch.conversations)]
-            await self._send({"type": "conversations", "ver": state.ver, "conversations": convs})
+            texts.append(self._encode({"type": "conversations", "ver": state.ver, "conversations": convs}))
             _CONV_FRAMES.inc()
         if batch.total and state.total != self.last_total:
             self.last_total = state.total
-            await self._send({"type": "total", "total": state.total, "ver": state.ver})
+            texts.append(self._encode({"type": "total", "total": state.total, "ver": state.ver}))
             _TOTAL_FRAMES.inc()
         if batch.filters:
             for flt, last in list(self.filters.items()):
                 value = state.filter_total(flt)
-                if value != last and flt in self.filters:
+                if value != last:
                     self.filters[flt] = value
-                    await self._send({"type": "filter", "filter": flt.as_dict(), "total": value, "ver": state.ver})
+                    texts.append(
+                        self._encode({"type": "filter", "filter": flt.as_dict(), "total": value, "ver": state.ver})
+                    )
                     _FILTER_FRAMES.inc()
-        if batch.oldest_ms is not None:
-            m.LAG.observe(max(0.0, time.time() - batch.oldest_ms / 1000))
+        return texts
 
-    async def _send(self, frame: dict[str, object]) -> None:
+    def _encode(self, frame: dict[str, object]) -> str:
         # Frames of one connection never go back in ver (PROTOCOL.md §3).
         if "ver" in frame:
             frame["ver"] = self.sent_ver = max(int(frame["ver"]), self.sent_ver)  # type: ignore[call-overload]
-        await self.ws.send_text(orjson.dumps(frame).decode())
+        return orjson.dumps(frame).decode()
 
     def refreshed(self, expires: float) -> None:
         """A `refresh` moved the token's expiry."""
         self.expires = expires
-        self._refreshed.set()
+        self._watch_token()
 
-    async def _watch_token(self) -> None:
-        while (left := self.expires - time.time()) > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left):
-                    await self._refreshed.wait()
-            self._refreshed.clear()
-        self.close_code = EXPIRED
+    def _watch_token(self) -> None:
+        """Close with 4001 when the token expires without a `refresh` (a timer, not a task per connection)."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if self.ready:
+            delay = max(0.0, self.expires - time.time())
+            self._expiry = asyncio.get_running_loop().call_later(delay, self._stop, EXPIRED)
 
 
 def _binary_refused() -> dict[str, object]:

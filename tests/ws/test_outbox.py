@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from gateway.outbox import MAX_PENDING_REPLIES, Outbox
 
 
@@ -10,7 +12,7 @@ class TestOutbox:
         """10,000 changes to 3 conversations leave 3 pending keys and one batch."""
         box = Outbox()
         coalesced = sum(box.push(True, True, [f"c2c_u{i % 3}"], 1000 + i) for i in range(10_000))
-        batch = await box.take()
+        batch = box.take()
         assert {"c2c_u0", "c2c_u1", "c2c_u2"} == batch.conversations
         assert (batch.total, batch.filters, batch.oldest_ms) == (True, True, 1000)
         assert coalesced == 10_000 * 3 - 5
@@ -21,13 +23,23 @@ class TestOutbox:
         box = Outbox()
         for i in range(5):
             box.reply({"id": i})
-        assert [{"id": i} for i in range(5)] == (await box.take()).replies
+        assert [{"id": i} for i in range(5)] == box.take().replies
 
     async def test_reader_waits_when_replies_pile_up(self) -> None:
-        """A full reply queue blocks the reader until the writer takes it."""
+        """A full reply queue blocks the reader until the flusher takes it."""
         box = Outbox()
         for i in range(MAX_PENDING_REPLIES):
             box.reply({"id": i})
-        assert not box._room.is_set()
-        await box.take()
-        assert box._room.is_set()
+        waiting = asyncio.create_task(box.room())
+        await asyncio.sleep(0)  # let it reach its wait (a step, not a synchronisation by time)
+        assert not waiting.done()
+        box.take()
+        async with asyncio.timeout(5):
+            await waiting
+
+    async def test_room_is_free_below_the_limit(self) -> None:
+        """Below the limit the reader goes straight on."""
+        box = Outbox()
+        box.reply({"id": 1})
+        async with asyncio.timeout(5):
+            await box.room()
