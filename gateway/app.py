@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from redis import exceptions as redis_errors
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.routing import BaseRoute
 
 from counters.library import Client
 from counters.store import Counters
@@ -19,10 +19,11 @@ from ._paths import EncodedPathRouting
 from ._redis import connect
 from .config import Config, ConfigError
 from .errors import EXCEPTION_HANDLERS
+from .expiry import Expiries
 from .flusher import Flusher
 from .hub import Hub
 from .metrics import MetricsMiddleware
-from .session import Registry, websocket_endpoint
+from .ws_endpoint import DirectWebSocket, Registry
 
 log = logging.getLogger("reddot")
 
@@ -40,9 +41,9 @@ def http_routes(config: Config) -> list[BaseRoute]:
 
 @asynccontextmanager
 async def live_push(app: Starlette) -> AsyncIterator[None]:
-    """The hub of this process, its flusher and the connection registry of /v1/ws."""
+    """The hub of this process, its flusher, token expiries and the connection registry of /v1/ws."""
     hub, flusher = Hub(app.state.redis, app.state.counters), Flusher()
-    app.state.hub, app.state.flusher, app.state.ws_registry = hub, flusher, Registry()
+    app.state.hub, app.state.flusher, app.state.expiries, app.state.ws_registry = hub, flusher, Expiries(), Registry()
     await hub.start()
     flusher.start()
     try:
@@ -81,9 +82,10 @@ def create_app(
             yield
 
     app = Starlette(
-        routes=[*http_routes(config), WebSocketRoute("/v1/ws", websocket_endpoint), *routes],
-        # EncodedPathRouting hands on a copy of the scope: MetricsMiddleware, inside it, sees the matched route.
-        middleware=[Middleware(EncodedPathRouting), Middleware(MetricsMiddleware)],
+        routes=[*http_routes(config), *routes],
+        # DirectWebSocket serves /v1/ws before the rest (ws_endpoint.py says why). EncodedPathRouting hands on
+        # a copy of the scope: MetricsMiddleware, inside it, sees the matched route.
+        middleware=[Middleware(DirectWebSocket), Middleware(EncodedPathRouting), Middleware(MetricsMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

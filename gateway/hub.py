@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Sequence
 from typing import Any, Protocol
 
 from redis.asyncio import RedisCluster
@@ -33,17 +33,19 @@ def _channel(uid: str) -> bytes:
 class Listener(Protocol):
     """What the hub tells a connection: which values changed (it reads them from the user's state)."""
 
-    def changed(self, total: bool, conversations: Iterable[str], published_ms: int | None) -> None: ...
+    def changed(self, total: bool, conversations: Sequence[str], published_ms: int | None) -> None: ...
 
 
 class User:
     """One online user: the state mirrored from Redis and the local connections watching it."""
 
+    __slots__ = ("held", "listeners", "loaded", "reader", "reload_again", "reloading", "state", "uid", "ver_waiters")
+
     def __init__(self, uid: str) -> None:
         self.uid = uid
         self.state = UserState(ver=-1)
         self.listeners: set[Listener] = set()
-        self.loaded = asyncio.Event()
+        self.loaded = asyncio.get_running_loop().create_future()  # done at the first snapshot (lighter than an Event)
         self.reloading = False
         self.reload_again = False  # a reason to reload arrived while a reload ran
         self.held: list[Event] = []  # events that arrived while a snapshot was loading
@@ -90,7 +92,7 @@ class Hub:
             self._spawn(self._subscribe(user, "subscribe"))
         user.listeners.add(listener)
         async with asyncio.timeout(10):
-            await user.loaded.wait()
+            await asyncio.shield(user.loaded)  # a waiter that times out must not cancel it for the others
         return user
 
     def detach(self, user: User, listener: Listener) -> None:
@@ -214,7 +216,8 @@ class Hub:
             held, user.held = [e for e in user.held if e.ver > fresh.ver], []
         finally:
             user.reloading = False
-        user.loaded.set()
+        if not user.loaded.done():
+            user.loaded.set_result(None)
         for listener in list(user.listeners):
             listener.changed(old.total != fresh.total, changed, None)
         self._wake_waiters(user)

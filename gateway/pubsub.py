@@ -125,6 +125,8 @@ class ShardReader:
                 waiters = self._confirmations.get(channel)
                 if waiters:
                     _resolve(waiters.popleft())
+                    if not waiters:
+                        del self._confirmations[channel]  # one per channel ever subscribed would pile up
             elif kind == b"sunsubscribe" and channel in self.channels:
                 # Not asked for: the channel's slot moved to another node.
                 self.channels.discard(channel)

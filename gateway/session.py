@@ -1,4 +1,4 @@
-"""`GET /v1/ws`: one connection = its request-reading task, a token timer, and pushes written by the flusher."""
+"""One served WebSocket: requests read in its own task, a token timer, pushes written by the flusher."""
 
 from __future__ import annotations
 
@@ -6,19 +6,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from counters.errors import ReddotError
 from counters.types import Conversation, Filter
 
 from . import eager
 from . import ws_metrics as m
-from .auth import verify_user_token
-from .close_codes import EXPIRED, FORBIDDEN, INTERNAL, OVERLOADED, POLICY, TOO_MANY, UNAUTHENTICATED
+from .close_codes import EXPIRED, INTERNAL, POLICY
 from .hub import Hub, User
 from .outbox import Batch, Outbox
 from .ws_ops import handle
@@ -30,35 +27,10 @@ _CONV_FRAMES, _TOTAL_FRAMES = m.FRAMES_SENT.labels("conversations"), m.FRAMES_SE
 _FILTER_FRAMES, _REPLY_FRAMES = m.FRAMES_SENT.labels("filter"), m.FRAMES_SENT.labels("reply")
 
 
-@dataclass
-class Registry:
-    """Connections of this process, per user, kept below the configured caps."""
-
-    per_user: dict[str, int] = field(default_factory=dict)
-    total: int = 0
-
-    def admit(self, uid: str, max_total: int, max_per_user: int) -> int | None:
-        """Count a new connection in, or return the close code that refuses it."""
-        if self.total >= max_total:
-            return OVERLOADED
-        if self.per_user.get(uid, 0) >= max_per_user:
-            return TOO_MANY
-        self.per_user[uid] = self.per_user.get(uid, 0) + 1
-        self.total += 1
-        m.CONNECTIONS.set(self.total)
-        return None
-
-    def leave(self, uid: str) -> None:
-        """Count a connection out."""
-        self.per_user[uid] -= 1
-        if not self.per_user[uid]:
-            del self.per_user[uid]
-        self.total -= 1
-        m.CONNECTIONS.set(self.total)
-
-
 class TokenBucket:
     """Requests allowed per second, with a burst of one second's worth."""
+
+    __slots__ = ("rate", "stamp", "tokens")
 
     def __init__(self, rate: float) -> None:
         self.rate, self.tokens, self.stamp = rate, rate, time.monotonic()
@@ -78,15 +50,16 @@ class Connection:
     """One WebSocket of one user: requests in (its own task), replies and coalesced pushes out (the flusher)."""
 
     __slots__ = (
-        "_expiry", "_reading", "_sending", "_stopping", "_task", "bucket", "close_code", "config", "counters",
-        "expires", "filters", "flusher", "hub", "last_total", "outbox", "ready", "sent_ver", "uid", "user",
+        "_reading", "_sending", "_stopping", "_task", "bucket", "close_code", "config", "counters",
+        "expires", "expiries", "filters", "flusher", "hub", "last_total", "outbox", "ready", "sent_ver", "uid", "user",
         "wants_total", "ws",
     )  # fmt: skip
 
     def __init__(self, ws: WebSocket, uid: str, expires: float) -> None:
         state = ws.app.state
         self.ws, self.uid, self.expires = ws, uid, expires
-        self.config, self.hub, self.counters, self.flusher = state.config, state.hub, state.counters, state.flusher
+        self.config, self.hub, self.counters = state.config, state.hub, state.counters
+        self.flusher, self.expiries = state.flusher, state.expiries
         self.user: User | None = None
         self.outbox = Outbox()
         self.ready = False  # pushes start after the welcome frame and stop at the close
@@ -99,13 +72,11 @@ class Connection:
         self._task: asyncio.Task[object] | None = None
         self._reading = self._stopping = False
         self._sending: asyncio.Task[None] | None = None  # the rest of a send that found the socket paused
-        self._expiry: asyncio.TimerHandle | None = None
 
     # Listener of the hub
-    def changed(self, total: bool, conversations: Iterable[str], published_ms: int | None) -> None:
+    def changed(self, total: bool, conversations: Sequence[str], published_ms: int | None) -> None:
         """The hub applied a change: mark what to push; the flush reads the values."""
         if self.ready:
-            conversations = list(conversations)
             wants_total = total and self.wants_total
             filters = bool(self.filters) and (total or bool(conversations))
             coalesced = self.outbox.push(wants_total, filters, conversations, published_ms)
@@ -123,26 +94,8 @@ class Connection:
             async with asyncio.timeout(self.config.send_deadline_seconds):
                 await self.ws.send_text(self._encode({"type": "welcome", "user": self.uid, "ver": self.user.state.ver,
                                                       "server": SERVER}))  # fmt: skip
-            self.ready = True
-            self._watch_token()
-            await self._serve_requests()
-        finally:
-            self.ready = False
-            if self._expiry is not None:
-                self._expiry.cancel()
-            if self._sending is not None:
-                self._sending.cancel()
-            self.flusher.forget(self)
-            hub.detach(self.user, self)
-        if self.close_code is not None:
-            m.CLOSES.labels(str(self.close_code)).inc()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(1):
-                    await self.ws.close(self.close_code)
-
-    async def _serve_requests(self) -> None:
-        self._reading = True
-        try:
+            self.ready = self._reading = True
+            self.expiries.add(self, self.expires)
             await self._read()
         except asyncio.CancelledError:
             # Our own interruption (_stop) is consumed so the close below can still wait; any other goes on.
@@ -152,7 +105,17 @@ class Connection:
             log.exception("a WebSocket request failed")
             self.close_code = INTERNAL
         finally:
-            self._reading = False
+            self.ready = self._reading = False
+            self.expiries.discard(self, self.expires)
+            if self._sending is not None:
+                self._sending.cancel()
+            self.flusher.forget(self)
+            hub.detach(self.user, self)
+        if self.close_code is not None:
+            m.CLOSES.labels(str(self.close_code)).inc()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1):
+                    await self.ws.close(self.close_code)
 
     def _stop(self, code: int | None) -> None:
         """End the connection from outside the reader (token expiry, a stuck or failed send): interrupt its wait.
@@ -254,56 +217,15 @@ class Connection:
 
     def refreshed(self, expires: float) -> None:
         """A `refresh` moved the token's expiry."""
-        self.expires = expires
-        self._watch_token()
-
-    def _watch_token(self) -> None:
-        """Close with 4001 when the token expires without a `refresh` (a timer, not a task per connection)."""
-        if self._expiry is not None:
-            self._expiry.cancel()
         if self.ready:
-            delay = max(0.0, self.expires - time.time())
-            self._expiry = asyncio.get_running_loop().call_later(delay, self._stop, EXPIRED)
+            self.expiries.discard(self, self.expires)
+            self.expiries.add(self, expires)
+        self.expires = expires
+
+    def expired(self) -> None:
+        """The token expired without a `refresh`: close with 4001."""
+        self._stop(EXPIRED)
 
 
 def _binary_refused() -> dict[str, object]:
     return {"id": None, "ok": False, "error": {"code": "invalid_argument", "message": "frames must be JSON text"}}
-
-
-async def websocket_endpoint(ws: WebSocket) -> None:
-    """Authenticate, admit, then serve one connection."""
-    config, registry = ws.app.state.config, ws.app.state.ws_registry
-    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), config.allowed_origins):
-        await ws.close(FORBIDDEN)  # before accept: the browser sees a refused upgrade
-        m.CLOSES.labels(str(FORBIDDEN)).inc()
-        return
-    await ws.accept()
-    token = ws.query_params.get("token") or _bearer(ws.headers.get("authorization"))
-    try:
-        principal = verify_user_token(config, token or "")
-    except ReddotError as error:
-        m.CLOSES.labels(str(UNAUTHENTICATED)).inc()
-        await ws.close(UNAUTHENTICATED, error.message[:120])
-        return
-    refused = registry.admit(principal.user, config.max_connections, config.max_connections_per_user)
-    if refused is not None:
-        m.CLOSES.labels(str(refused)).inc()
-        await ws.close(refused)
-        return
-    try:
-        await Connection(ws, principal.user, principal.exp).run()
-    finally:
-        registry.leave(principal.user)
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
-    """Browsers send Origin: accept same-origin, or a configured origin ('*' = any). No Origin: not a browser."""
-    if origin is None or "*" in allowed or origin in allowed:
-        return True
-    return origin.split("://", 1)[-1] == host
-
-
-def _bearer(header: str | None) -> str | None:
-    if header and header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return None

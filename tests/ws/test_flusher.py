@@ -59,11 +59,13 @@ class Recorder:
 
     def __init__(self, name: str, log: list[str], broken: bool = False) -> None:
         self.name, self.log, self.broken, self.failed = name, log, broken, False
+        self.flushed = asyncio.Event()
 
     def flush(self) -> None:
         if self.broken:
             raise ValueError("bug")
         self.log.append(self.name)
+        self.flushed.set()
 
     def fail(self) -> None:
         self.failed = True
@@ -81,8 +83,7 @@ class TestFlusher:
                 flusher.mark(conn)
             flusher.forget(conns[2])
             async with asyncio.timeout(5):
-                while len(log) < len(conns) - 2:
-                    await asyncio.sleep(0)
+                await conns[-1].flushed.wait()  # the last marked: every other one went before it
         finally:
             await flusher.stop()
         assert [c.name for c in conns if c.name not in ("c1", "c2")] == log
