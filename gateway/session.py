@@ -180,8 +180,11 @@ class Connection:
             self.flusher.mark(self)
 
     async def _send_all(self, texts: list[str]) -> None:
+        # Straight to the server's ASGI send (Starlette's WebSocket adds only checks the flush has
+        # made): per frame this is the hot path. A gone client raises OSError (uvicorn's ClientDisconnected).
+        send = self.ws._send
         for text in texts:
-            await self.ws.send_text(text)
+            await send({"type": "websocket.send", "text": text})
 
     def _frames(self, batch: Batch) -> list[str]:
         """The frames of one batch: replies in order, then the conversations, the total and the filters."""
