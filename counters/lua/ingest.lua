@@ -11,13 +11,15 @@ redis.register_function('ingest', function(keys, args)
   local conv, id, pos_arg = args[2], args[3], args[4]
   local pos = tonumber(pos_arg)
   local tomb = conv .. '\n' .. id
+  -- Every recipient's fields have the same names: build them once per call, not per recipient.
+  local o, r, X, n, m, x, k, g, y = 'o:' .. conv, 'r:' .. conv, 'X:' .. conv, 'n:' .. conv, 'm:' .. conv,
+    'x:' .. conv, 'k:' .. conv, 'g:' .. conv, 'y:' .. conv
   local counted, ms = 0, nil
   for i = 1, #keys / 4 do
     local ukey, pkey, akey, zkey = keys[4 * i - 3], keys[4 * i - 2], keys[4 * i - 1], keys[4 * i]
     local mentioned = args[3 + 2 * i] == '1'
     -- Every field this recipient's update reads, in one call; the event is built from them too.
-    local f = redis.call('HMGET', ukey, 'o:' .. conv, 'r:' .. conv, 'X:' .. conv,
-      'n:' .. conv, 'm:' .. conv, 'x:' .. conv, 't', 'v', 'k:' .. conv, 'g:' .. conv)
+    local f = redis.call('HMGET', ukey, o, r, X, n, m, x, 't', 'v', k, g)
     local opt = num(f[1])
     local muted = opt == 1 or (opt == 4 and not mentioned)
     -- A position at or below the overflow's highest is treated as already counted:
@@ -32,13 +34,12 @@ redis.register_function('ingest', function(keys, args)
       end
       if unread - overflow > cap then
         local popped = redis.call('ZPOPMIN', pkey, unread - overflow - cap)
-        local high, folded_mentions = num(f[3]), num(redis.call('HGET', ukey, 'y:' .. conv))
+        local high, folded_mentions = num(f[3]), num(redis.call('HGET', ukey, y))
         for j = 1, #popped, 2 do
           high = math.max(high, tonumber(popped[j + 1]))
           folded_mentions = folded_mentions + redis.call('ZREM', akey, popped[j])
         end
-        redis.call('HSET', ukey, 'x:' .. conv, unread - cap, 'X:' .. conv, str(high),
-          'y:' .. conv, folded_mentions)
+        redis.call('HSET', ukey, x, unread - cap, X, str(high), y, folded_mentions)
       end
       local total, ver = num(f[7]), num(f[8]) + 1
       if opt == 0 then
@@ -46,9 +47,9 @@ redis.register_function('ingest', function(keys, args)
       end
       -- One write for the counts, the total and the version (commit() would re-read them all).
       if mentioned then
-        redis.call('HSET', ukey, 'n:' .. conv, unread, 'm:' .. conv, ment, 't', total, 'v', ver)
+        redis.call('HSET', ukey, n, unread, m, ment, 't', total, 'v', ver)
       else
-        redis.call('HSET', ukey, 'n:' .. conv, unread, 't', total, 'v', ver)
+        redis.call('HSET', ukey, n, unread, 't', total, 'v', ver)
       end
       ms = ms or now_ms()
       publish(args[4 + 2 * i], ver, total, ms, {{conv, unread, ment, opt, f[9] or '0', f[2] or '0', f[10] or ''}})

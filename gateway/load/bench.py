@@ -11,6 +11,7 @@ from typing import Any
 
 from redis import Redis
 
+from . import ingest_floor
 from .drift import check
 from .drive import Population, Traffic, parse_mix, setup
 from .http import HttpPool
@@ -55,9 +56,11 @@ async def ingest(workdir: Path) -> dict[str, Any]:
         phase = await run.phase(200, INGEST_SECONDS, traffic.emit, "ingest", in_flight=8)
         await pool.close()
         share = phase.usage.redis_cpu / phase.seconds
+        say("ingest: the floor of this Valkey (HINCRBY + SPUBLISH per recipient)")
+        floor = await ingest_floor.measure(run.redis_url, INGEST_SECONDS / 2)
         return {"messages_per_s": traffic.accepted / phase.seconds, "updates_per_s": traffic.updates / phase.seconds,
                 "valkey_cpu_share": share, "gateway_cpu_share": phase.usage.server_cpu / phase.seconds,
-                "updates_per_valkey_cpu_s": traffic.updates / phase.usage.redis_cpu}  # fmt: skip
+                "updates_per_valkey_cpu_s": traffic.updates / phase.usage.redis_cpu, "floor": floor}  # fmt: skip
     finally:
         run.close()
 
