@@ -111,6 +111,7 @@ class Connection:
                 self._sending.cancel()
             self.flusher.forget(self)
             hub.detach(self.user, self)
+            self._task = None  # the task refers to this connection: no cycle left for the collector
         if self.close_code is not None:
             m.CLOSES.labels(str(self.close_code)).inc()
             with contextlib.suppress(Exception):
