@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import hiredis
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
@@ -34,4 +38,23 @@ def connect(url: str) -> Client:
     pool = BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=5, retry=retry_policy()
     )
+    pool.connection_class = type(f"Packed{pool.connection_class.__name__}", (PackInC, pool.connection_class), {})
     return Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
+
+
+class PackInC(AbstractConnection):
+    """Commands packed by hiredis, in C, as redis-py's sync client does; its asyncio client packs in Python.
+
+    That Python packing was a third of the HTTP ingest path's CPU (py-spy, 5,000 C2C messages/s).
+    """
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        """The command in RESP, from its arguments (a first argument like "CONFIG GET" is split, as redis-py does)."""
+        if isinstance(args[0], str):
+            args = (*args[0].encode().split(), *args[1:])
+        elif b" " in args[0]:
+            args = (*args[0].split(), *args[1:])
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError:  # a memoryview argument: redis-py's own packing handles it
+            return super().pack_command(*args)
