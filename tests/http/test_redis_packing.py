@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio.connection import Connection
@@ -15,13 +18,13 @@ arguments = st.lists(
 )
 
 
-def _joined(chunks: list[bytes | memoryview]) -> bytes:
+def _joined(chunks: Sequence[bytes | memoryview]) -> bytes:
     return b"".join(bytes(c) for c in chunks)
 
 
 class TestPackInC:
     @given(arguments)
-    def test_any_fcall_packs_as_redis_py_packs_it(self, args: list[object]) -> None:
+    def test_any_fcall_packs_as_redis_py_packs_it(self, args: list[Any]) -> None:
         command = ("FCALL", "ingest", *args)
         assert _joined(Connection().pack_command(*command)) == _joined(Packed().pack_command(*command))
 
