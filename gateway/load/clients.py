@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
+from ..gc_tuning import quiet_gc
+
 CONNECT_CONCURRENCY = 100  # handshakes in flight per process
 CONNECT_TIMEOUT = 60.0
 PER_PROCESS = 8000  # connections per client process, below the 20000 open-file limit with room to spare
@@ -127,6 +129,9 @@ async def _child(spec: Spec, commands: Connection, answers: Connection) -> None:
 
     sockets = await asyncio.gather(*(open_one(i) for i in range(len(seens))))
     readers = [asyncio.create_task(_read(spec, ws, s)) for ws, s in zip(sockets, seens, strict=True) if ws]
+    # Thousands of open connections are long-lived objects: a full collection walking them paused
+    # this process for hundreds of ms, and every frame waiting meanwhile counted as server latency.
+    quiet_gc()
     answers.send(("ready", len(readers), failed))
     # A thread reads the blocking pipe: the event loop never touches its file descriptor.
     while (command := await asyncio.to_thread(commands.recv)) != "close":

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..gc_tuning import quiet_gc
 from .clients import ClientFleet, Seen
 from .drive import MAX_IN_FLIGHT, pace
 from .measure import Meter, Usage, usage
@@ -103,6 +104,7 @@ class Run:
         in_flight: int = MAX_IN_FLIGHT,
     ) -> Phase:
         """Drive `emit` at `rate` for `duration`, wait until delivery is quiet, collect what clients saw."""
+        quiet_gc()  # a collection between stamping a change and sending it would count as server latency
         clients = self.clients
         meter = self.meter()
         frames0 = await asyncio.to_thread(clients.frames) if clients else 0
