@@ -11,7 +11,7 @@ from typing import Any
 
 from redis import Redis
 
-from . import ingest_floor
+from . import ingest_floor, server_lag
 from .drift import check
 from .drive import Population, Traffic, parse_mix, setup
 from .http import HttpPool
@@ -95,12 +95,16 @@ async def push(system: str, workdir: Path) -> dict[str, Any]:
                 emit = traffic.emit if system == "reddot" else emitter.emit
                 if emitter is not None:
                     emitter.users = pop.users[:count]
+                lag0 = await server_lag.read(push_url) if system == "reddot" else None
                 phase = await run.phase(rate, PHASE_SECONDS, emit, f"{system} {count} @{rate}/s")
                 if system == "reddot":
                     lat = traffic.latencies([(s.uid, *r) for s in phase.seens for r in s.rises])
                 else:
                     lat = [x for s in phase.seens for x in s.latencies]
                 out["phases"][f"{count}@{rate}"] = summary(phase, lat)
+                if lag0 is not None:
+                    lag = server_lag.p99_ms(lag0, await server_lag.read(push_url))
+                    out["phases"][f"{count}@{rate}"]["server_publish_to_write_p99_ms"] = lag
                 if system == "reddot":  # every client's latest values against Redis, after every phase
                     out["drifted"] = out.get("drifted", 0) + check(run.redis_url, phase.seens).drifted
                 say(
