@@ -15,9 +15,11 @@ Pending = Coroutine[Any, Any, None]
 
 
 def start(coro: Pending) -> Pending | None:
-    """Step `coro` now: None when it finished, else a coroutine to await for the rest.
+    """Step `coro` now: None when it finished, else a coroutine for the rest.
 
-    An exception raised before the first wait propagates to the caller.
+    Make a task of that coroutine itself: a coroutine that merely awaits it could be cancelled
+    before it starts and leave it never awaited. An exception raised before the first wait
+    propagates to the caller.
     """
     try:
         waiting = coro.send(None)

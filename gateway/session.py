@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -157,8 +158,10 @@ class Connection:
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self._stop(None)
                 return
-            if rest is not None:
-                self._sending = asyncio.create_task(self._finish_send(rest))
+            if rest is not None:  # the socket is paused: the rest of the send runs in a task, under the deadline
+                task = self._sending = asyncio.create_task(rest)
+                deadline = asyncio.get_running_loop().call_later(self.config.send_deadline_seconds, task.cancel)
+                task.add_done_callback(functools.partial(self._sent, deadline))
         if batch.oldest_ms is not None:
             m.LAG.observe(max(0.0, time.time() - batch.oldest_ms / 1000))
 
@@ -166,15 +169,20 @@ class Connection:
         """A bug while flushing: close with 1011."""
         self._stop(INTERNAL)
 
-    async def _finish_send(self, rest: eager.Pending) -> None:
-        try:
-            async with asyncio.timeout(self.config.send_deadline_seconds):
-                await rest
-        except TimeoutError:
-            self._stop(POLICY)  # stuck past the deadline: closed, not buffered
+    def _sent(self, deadline: asyncio.TimerHandle, task: asyncio.Task[None]) -> None:
+        """A send that had to wait ended: flush what came meanwhile, or close."""
+        deadline.cancel()
+        if task.cancelled():
+            if self.ready:  # the deadline, not our own close: stuck past it, closed rather than buffered
+                self._stop(POLICY)
             return
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self._stop(None)
+        error = task.exception()
+        if isinstance(error, (OSError, RuntimeError)):  # uvicorn's ClientDisconnected is an OSError
+            self._stop(None)  # the client is gone
+            return
+        if error is not None:
+            log.error("a paused send failed", exc_info=error)
+            self._stop(INTERNAL)
             return
         self._sending = None
         if self.ready and not self.outbox.empty:

@@ -64,7 +64,8 @@ class Run:
         for _ in range(count):
             args = ["--redis-url", self.redis_url]
             if self.system == "reddot":
-                args = ["serve", *args, "--api-key", self.api_key, "--jwt-secret", self.jwt_secret]
+                # name=value: a random key may start with "-", which argparse would take for an option
+                args = ["serve", *args, f"--api-key={self.api_key}", f"--jwt-secret={self.jwt_secret}"]
             env = {"REDDOT_MAX_CONNECTIONS": "19000", "REDDOT_OPS_PER_SECOND": "1000"}
             server = self.fleet.start(self.system, MODULES[self.system], args, READY[self.system], env)
             self.urls.append(server.url)
