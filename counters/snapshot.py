@@ -65,9 +65,5 @@ def parse_event(payload: bytes | str) -> Event:
     """Decode an event published by a Lua function."""
     data = orjson.loads(payload)
     views = data["c"] if isinstance(data["c"], list) else []  # cjson encodes an empty list as {}
-    return Event(
-        ver=int(data["v"]),
-        total=int(data["t"]),
-        published_ms=int(data["ms"]),
-        conversations=tuple(conversation_from_view(v) for v in views),
-    )
+    # Positional and map(): this runs once per event per gateway, on the push path.
+    return Event(int(data["v"]), int(data["t"]), int(data["ms"]), tuple(map(conversation_from_view, views)))
