@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import hiredis
@@ -23,7 +24,21 @@ def retry_policy() -> Retry:
     down. A retried call cannot count twice: ingest and recall are keyed by message id, clean by
     position, settings by value (a repeated conversation-group create or rename answers 409 or 404).
     """
-    return Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.25), retries=3)
+    return Retry(PrivateJitterBackoff(base=0.02, cap=0.25), retries=3)
+
+
+class PrivateJitterBackoff(ExponentialWithJitterBackoff):
+    """redis-py's exponential backoff with jitter, drawn from a private generator.
+
+    The global `random` belongs to the application (and Hypothesis checks it is left alone):
+    retries against a Redis that is down must not draw from it.
+    """
+
+    _jitter = random.Random()
+
+    def compute(self, failures: int) -> float:
+        """Seconds to wait before retry number `failures`."""
+        return float(min(self._cap, self._jitter.random() * self._base * 2**failures))
 
 
 def connect(url: str) -> Client:
