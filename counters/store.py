@@ -14,7 +14,7 @@ from .snapshot import parse_user
 from .types import C2C, Filter, Message, Recall, UserState
 
 MAX_BULK = 100  # conversations per set_recv_opt / mark call (PROTOCOL.md §3)
-CLEAN_SCAN = 256  # user-hash fields one bulk-clean call scans (keeps each call near 2 ms)
+CLEAN_SCAN = 256  # user-hash fields one bulk-clean call scans: 2-9 ms a call with 10,000 conversations (make bench)
 
 
 @dataclass(frozen=True, slots=True)
