@@ -56,7 +56,7 @@ class Library:
     async def call_many(self, calls: Sequence[tuple[str, Sequence[str], Sequence[object]]]) -> list[Any]:
         """FCALL many functions in pipelines; retry the calls that found no library.
 
-        Every reddot function is idempotent for the calls batched here (ingest, recall),
+        Every reddot function is idempotent for the calls batched here (ingest, recall, clean),
         so a call repeated after a reload cannot count twice.
         """
         results: list[Any] = [None] * len(calls)

@@ -14,7 +14,8 @@ from .snapshot import parse_user
 from .types import C2C, Filter, Message, Recall, UserState
 
 MAX_BULK = 100  # conversations per set_recv_opt / mark call (PROTOCOL.md §3)
-CLEAN_SCAN = 256  # user-hash fields one bulk-clean call scans: 2-9 ms a call with 10,000 conversations (make bench)
+CLEAN_SLICE = 250  # conversations per bulk-clean call: a few ms of Redis each (make bench, clean-all)
+CLEAN_SCAN = 4096  # user-hash fields per HSCAN when listing the conversations to clean
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,26 +112,34 @@ class Counters:
         return await self._clean(uid, [(conv, position)])
 
     async def _clean_bulk(self, uid: str, which: str) -> tuple[int, int]:
-        """Clean every conversation of a kind, one scanned slice of the user hash per call."""
-        fixed = [keys.events(uid), keys.positions(uid, ""), keys.mentions(uid, "")]
-        kind = f"{which}_" if which else ""
-        cursor, cleaned = "0", 0
-        while True:
-            cursor, removed, ver = await self.library.call(
-                "clean_all", [keys.user(uid)], [*fixed, cursor, kind, CLEAN_SCAN]
-            )
-            cleaned += int(removed)
-            if int(cursor) == 0:
-                return cleaned, int(ver)
+        """Clean every unread conversation of a kind: list them, then pipeline the cleans in slices.
+
+        Each slice is one atomic call and one event; the pipeline keeps Redis busy with the next
+        slice while the gateway handles the last one's event, and no call runs for long.
+        """
+        match = f"n:{which}_*" if which else "n:*"
+        user = keys.user(uid)
+        found: dict[str, None] = {}  # HSCAN may return a field twice; the clean needs them once
+        async for field, _ in self.client.hscan_iter(user, match=match, count=CLEAN_SCAN):  # no NOVALUES in 7.0
+            found[(field.decode() if isinstance(field, bytes) else field)[2:]] = None
+        convs = list(found)
+        slices = [convs[i : i + CLEAN_SLICE] for i in range(0, len(convs), CLEAN_SLICE)] or [[]]
+        replies = await self.library.call_many([self._clean_call(uid, [(c, 0) for c in s]) for s in slices])
+        return sum(int(cleaned) for cleaned, _ in replies), max(int(ver) for _, ver in replies)
 
     async def _clean(self, uid: str, targets: list[tuple[str, int]]) -> tuple[int, int]:
+        cleaned, ver = await self.library.call(*self._clean_call(uid, targets))
+        return int(cleaned), int(ver)
+
+    @staticmethod
+    def _clean_call(uid: str, targets: list[tuple[str, int]]) -> tuple[str, list[str], list[object]]:
+        """The FCALL of one clean: the user hash, then each conversation's two zsets."""
         ks: list[str] = [keys.user(uid)]
         args: list[object] = [keys.events(uid)]
         for conv, position in targets:
             ks += (keys.positions(uid, conv), keys.mentions(uid, conv))
             args += (conv, position)
-        cleaned, ver = await self.library.call("clean", ks, args)
-        return int(cleaned), int(ver)
+        return "clean", ks, args
 
     async def set_recv_opt(self, uid: str, conversations: Sequence[str], recv_opt: int) -> int:
         """Set the receive option of up to 100 conversations; returns ver."""

@@ -25,6 +25,14 @@ local function put_count(ukey, field, value)
   end
 end
 
+-- The highest position among a conversation's unread messages, read from its positions zset
+-- and its overflow's highest folded position: for a conversation counted before the `P:` field
+-- existed, and for a recall that removed the top message.
+local function top_position(pkey, folded_high)
+  local top = redis.call('ZRANGE', pkey, -1, -1, 'WITHSCORES')
+  return math.max(num(top[2]), num(folded_high))
+end
+
 -- The absolute values of one conversation, as an event carries them:
 -- {conv, unread, mentions, recv_opt, marks hex, read position, groups joined by "\n"}.
 local function view(ukey, conv)
@@ -51,16 +59,25 @@ local function commit(ukey, channel, convs, ms)
 end
 
 -- Run one command over a long argument list in slices of 1000 (even, so field-value pairs stay
--- whole): unpack() is bounded by Lua's C stack. `key`, when given, leads every slice.
+-- whole): unpack() is bounded by Lua's C stack. `key`, when given, leads every slice. Returns the
+-- slices' array replies joined in order (HMGET's values line up with `list`).
 local function call_in_slices(command, key, list)
+  local joined, n = {}, 0
   for first = 1, #list, 1000 do
-    local last = math.min(first + 999, #list)
+    local last, reply = math.min(first + 999, #list), nil
     if key then
-      redis.call(command, key, unpack(list, first, last))
+      reply = redis.call(command, key, unpack(list, first, last))
     else
-      redis.call(command, unpack(list, first, last))
+      reply = redis.call(command, unpack(list, first, last))
+    end
+    if type(reply) == 'table' then
+      for j = 1, #reply do
+        joined[n + j] = reply[j]
+      end
+      n = n + #reply
     end
   end
+  return joined
 end
 
 -- Conversation-group lists are names joined by "\n" (names never hold control characters).

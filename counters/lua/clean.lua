@@ -2,62 +2,103 @@
 -- KEYS[1]                user hash
 -- KEYS[2i], KEYS[2i+1]   conversation i: positions zset, mentions zset
 -- ARGV[1]                event channel
--- ARGV[2i], ARGV[2i+1]   conversation i: id, position ('0' = everything unread now)
+-- ARGV[2i], ARGV[2i+1]   conversation i: id, position ('0' = everything unread now); ids distinct
 -- Returns {messages removed, ver}.
 -- Publishes one event with every conversation whose counts or read position changed
 -- (none, and no version bump, when nothing changed).
--- A bulk clean sends hundreds of conversations per call: each costs one read, at most
--- three zset calls and two hash writes, and the event is built from values already known.
-redis.register_function('clean', function(keys, args)
-  local ukey = keys[1]
-  local cleaned, delta, views = 0, 0, {}
-  for i = 1, (#keys - 1) / 2 do
-    local pkey, akey = keys[2 * i], keys[2 * i + 1]
-    local conv, target = args[2 * i], tonumber(args[2 * i + 1])
-    local f = redis.call('HMGET', ukey, 'r:' .. conv, 'n:' .. conv, 'm:' .. conv,
-      'o:' .. conv, 'x:' .. conv, 'X:' .. conv, 'y:' .. conv, 'k:' .. conv, 'g:' .. conv)
-    local read = num(f[1])
-    if target == 0 then
-      local top = redis.call('ZRANGE', pkey, -1, -1, 'WITHSCORES')
-      target = math.max(num(top[2]), num(f[6]))
+-- A bulk clean sends hundreds of conversations per call, so the Redis calls serve all of them:
+-- one HMGET reads what every conversation needs, and one DEL, HSET and HDEL write the result.
+-- Only a clean below a conversation's top position (`P:`) trims its zsets entry by entry.
+local CLEAN_FIELDS = {'r:', 'n:', 'm:', 'o:', 'x:', 'P:', 'k:', 'g:'}
+
+-- A clean below the top: trim the zsets up to `upto`, and the overflow when the clean covers it.
+-- Returns the messages and the mentions removed.
+local function trim(ukey, pkey, akey, conv, upto, target, ment, overflow, drop)
+  local removed = redis.call('ZREMRANGEBYSCORE', pkey, '-inf', upto)
+  local unmentioned = 0
+  if ment > 0 then  -- no unread mention: the mentions zset holds nothing
+    unmentioned = redis.call('ZREMRANGEBYSCORE', akey, '-inf', upto)
+  end
+  if overflow > 0 then
+    local folded = redis.call('HMGET', ukey, 'X:' .. conv, 'y:' .. conv)
+    if num(folded[1]) <= target then
+      removed, unmentioned = removed + overflow, unmentioned + num(folded[2])
+      drop[#drop + 1], drop[#drop + 2], drop[#drop + 3] = 'x:' .. conv, 'X:' .. conv, 'y:' .. conv
     end
+  end
+  return removed, unmentioned
+end
+
+-- The hash writes for a conversation that lost messages: new counts, or their fields dropped
+-- at zero (the top position goes with the last unread message).
+local function settle(set, drop, conv, unread, ment, unmentioned)
+  if unread > 0 then
+    set[#set + 1], set[#set + 2] = 'n:' .. conv, unread
+  else
+    drop[#drop + 1], drop[#drop + 2] = 'n:' .. conv, 'P:' .. conv
+  end
+  if ment > 0 and unmentioned > 0 then
+    set[#set + 1], set[#set + 2] = 'm:' .. conv, ment
+  elseif unmentioned > 0 then
+    drop[#drop + 1] = 'm:' .. conv
+  end
+end
+
+redis.register_function('clean', function(keys, args)
+  local ukey, width, count = keys[1], #CLEAN_FIELDS, (#keys - 1) / 2
+  local wanted = {}
+  for i = 1, count do
+    local conv = args[2 * i]
+    for j = 1, width do
+      wanted[(i - 1) * width + j] = CLEAN_FIELDS[j] .. conv
+    end
+  end
+  local got = call_in_slices('HMGET', ukey, wanted)
+  local cleaned, delta, views, zsets, set, drop = 0, 0, {}, {}, {}, {}
+  for i = 1, count do
+    local pkey, akey, conv, at = keys[2 * i], keys[2 * i + 1], args[2 * i], (i - 1) * width
+    local read, unread, ment, opt, overflow, top = num(got[at + 1]), num(got[at + 2]), num(got[at + 3]),
+      num(got[at + 4]), num(got[at + 5]), got[at + 6]
+    if unread > 0 and not top then  -- counted before the `P:` field existed
+      top = str(top_position(pkey, redis.call('HGET', ukey, 'X:' .. conv)))
+    end
+    local upto = args[2 * i + 1]
+    if upto == '0' then
+      upto = top or '0'
+    end
+    local target = tonumber(upto)
     if target > read then
-      local upto = str(target)
-      local removed = redis.call('ZREMRANGEBYSCORE', pkey, '-inf', upto)
-      local unmentioned = 0
-      if num(f[3]) > 0 then  -- no unread mention: the mentions zset holds nothing
-        unmentioned = redis.call('ZREMRANGEBYSCORE', akey, '-inf', upto)
-      end
-      local drop = {}
-      -- The overflow goes only when the clean covers the highest folded position.
-      if num(f[5]) > 0 and num(f[6]) <= target then
-        removed = removed + num(f[5])
-        unmentioned = unmentioned + num(f[7])
-        drop = {'x:' .. conv, 'X:' .. conv, 'y:' .. conv}
-      end
-      local unread, ment = num(f[2]) - removed, num(f[3]) - unmentioned
-      local set = {'r:' .. conv, upto}
-      for _, pair in ipairs({{'n:' .. conv, unread}, {'m:' .. conv, ment}}) do
-        if pair[2] > 0 then
-          set[#set + 1], set[#set + 2] = pair[1], pair[2]
-        else
-          drop[#drop + 1] = pair[1]
+      local removed, unmentioned = 0, 0
+      if unread > 0 and target >= tonumber(top) then  -- everything unread goes, zsets and all
+        removed, unmentioned = unread, ment
+        zsets[#zsets + 1] = pkey
+        if ment > 0 then
+          zsets[#zsets + 1] = akey
         end
+        if overflow > 0 then
+          drop[#drop + 1], drop[#drop + 2], drop[#drop + 3] = 'x:' .. conv, 'X:' .. conv, 'y:' .. conv
+        end
+      elseif unread > 0 then
+        removed, unmentioned = trim(ukey, pkey, akey, conv, upto, target, ment, overflow, drop)
       end
-      redis.call('HSET', ukey, unpack(set))
-      if #drop > 0 then
-        redis.call('HDEL', ukey, unpack(drop))
+      unread, ment = unread - removed, ment - unmentioned
+      set[#set + 1], set[#set + 2] = 'r:' .. conv, upto
+      if removed > 0 then
+        settle(set, drop, conv, unread, ment, unmentioned)
       end
-      if num(f[4]) == 0 then
+      if opt == 0 then
         delta = delta + removed
       end
       cleaned = cleaned + removed
-      views[#views + 1] = {conv, unread, ment, num(f[4]), f[8] or '0', upto, f[9] or ''}
+      views[#views + 1] = {conv, unread, ment, opt, got[at + 7] or '0', upto, got[at + 8] or ''}
     end
   end
   if #views == 0 then
     return {0, num(redis.call('HGET', ukey, 'v'))}
   end
+  call_in_slices('DEL', nil, zsets)
+  call_in_slices('HSET', ukey, set)
+  call_in_slices('HDEL', ukey, drop)
   local total = delta > 0 and redis.call('HINCRBY', ukey, 't', -delta) or num(redis.call('HGET', ukey, 't'))
   local ver = redis.call('HINCRBY', ukey, 'v', 1)
   publish(args[1], ver, total, nil, views)

@@ -12,14 +12,14 @@ redis.register_function('ingest', function(keys, args)
   local pos = tonumber(pos_arg)
   local tomb = conv .. '\n' .. id
   -- Every recipient's fields have the same names: build them once per call, not per recipient.
-  local o, r, X, n, m, x, k, g, y = 'o:' .. conv, 'r:' .. conv, 'X:' .. conv, 'n:' .. conv, 'm:' .. conv,
-    'x:' .. conv, 'k:' .. conv, 'g:' .. conv, 'y:' .. conv
+  local o, r, X, n, m, x, k, g, y, P = 'o:' .. conv, 'r:' .. conv, 'X:' .. conv, 'n:' .. conv, 'm:' .. conv,
+    'x:' .. conv, 'k:' .. conv, 'g:' .. conv, 'y:' .. conv, 'P:' .. conv
   local counted, ms = 0, nil
   for i = 1, #keys / 4 do
     local ukey, pkey, akey, zkey = keys[4 * i - 3], keys[4 * i - 2], keys[4 * i - 1], keys[4 * i]
     local mentioned = args[3 + 2 * i] == '1'
     -- Every field this recipient's update reads, in one call; the event is built from them too.
-    local f = redis.call('HMGET', ukey, o, r, X, n, m, x, 't', 'v', k, g)
+    local f = redis.call('HMGET', ukey, o, r, X, n, m, x, 't', 'v', k, g, P)
     local opt = num(f[1])
     local muted = opt == 1 or (opt == 4 and not mentioned)
     -- A position at or below the overflow's highest is treated as already counted:
@@ -45,11 +45,13 @@ redis.register_function('ingest', function(keys, args)
       if opt == 0 then
         total = total + 1
       end
-      -- One write for the counts, the total and the version (commit() would re-read them all).
+      -- One write for the counts, the top position, the total and the version (commit() would
+      -- re-read them all).
+      local top = pos > num(f[11]) and pos_arg or f[11]
       if mentioned then
-        redis.call('HSET', ukey, n, unread, m, ment, 't', total, 'v', ver)
+        redis.call('HSET', ukey, n, unread, m, ment, P, top, 't', total, 'v', ver)
       else
-        redis.call('HSET', ukey, n, unread, 't', total, 'v', ver)
+        redis.call('HSET', ukey, n, unread, P, top, 't', total, 'v', ver)
       end
       ms = ms or now_ms()
       publish(args[4 + 2 * i], ver, total, ms, {{conv, unread, ment, opt, f[9] or '0', f[2] or '0', f[10] or ''}})

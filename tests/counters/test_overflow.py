@@ -141,10 +141,13 @@ class TestInexactness:
 
 
 # (operation, a number, a flag): a new message at seq n (mentioning alice or not); a redelivery or recall
-# of the n-th message sent; a clean at the n-th message's seq, or just above it, or with 0 (everything).
+# of the n-th message sent; a clean at the n-th message's seq, or just above it, or with 0 (everything);
+# a bulk clean of every group conversation.
 operations = st.lists(
     st.tuples(
-        st.sampled_from(("message", "message", "redeliver", "recall", "clean")), st.integers(0, 8), st.booleans()
+        st.sampled_from(("message", "message", "redeliver", "recall", "clean", "clean_all")),
+        st.integers(0, 8),
+        st.booleans(),
     ),
     min_size=4,
     max_size=30,
@@ -177,8 +180,13 @@ class TestAgainstModel:
                     name, args = "ingest", ([sent[value % len(sent)]],)
                 elif op == "recall":
                     name, args = "recall", ([GroupRecall(sent[value % len(sent)].id, g)],)
-                else:
+                elif op == "clean":
                     seq = 0 if value == 0 else sent[value % len(sent)].seq + (1 if mention else 0)
                     name, args = "clean", (alice, f"group_{g}", 0, seq)
+                else:
+                    name, args = "clean", (alice, "group", 0, 0)
                 assert getattr(model, name)(*args) == await getattr(counters, name)(*args), (name, args)
                 assert model.snapshot(alice) == canonical_state(await counters.snapshot(alice))
+                conv = model.user(alice).convs.get(f"group_{g}")
+                top = await client.hget(keys.user(alice), f"P:group_{g}")
+                assert (conv.top() if conv and conv.count else None) == (top and int(top)), "top position"

@@ -52,6 +52,23 @@ class TestCluster:
                 for c in clients:
                     await c.close()
 
+    async def test_bulk_clean_in_pipelined_slices(self, cluster_gateway: LiveServer, new_id: NewId) -> None:
+        """A user with 600 unread conversations cleans them all: every slice's call lands on the user's node."""
+        alice = new_id("alice")
+        messages = [{"id": f"m{i}", "from": f"s{i}-{alice}", "to": alice, "timestamp": 7} for i in range(600)]
+        async with httpx.AsyncClient(base_url=cluster_gateway.url, headers=SERVICE) as http:
+            await http.post("/v1/messages", json={"messages": messages})
+            client = await Client(f"{cluster_gateway.ws_url}/v1/ws", user_token(alice)).start()
+            try:
+                await client.get_total()
+                await client.wait_until(lambda s: s.total == 600)
+                reply = (await http.post(f"/v1/users/{alice}/clean", json={"conversation": ""})).json()
+                await client.wait_until(lambda s: s.total == 0)
+                unread = (await http.get(f"/v1/users/{alice}/conversations")).json()["conversations"]
+            finally:
+                await client.close()
+        assert (600, []) == (reply["cleaned"], unread)
+
     async def test_slot_move_mid_stream_converges_without_reconnect(
         self, cluster: ValkeyCluster, cluster_gateway: LiveServer, new_id: NewId
     ) -> None:
