@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 from counters.embedded import EmbeddedValkey
 
 from .app import create_app
+from .close_codes import MAX_FRAME
 from .config import Config, ConfigError, add_arguments
 from .gc_tuning import quiet_gc
 from .load import cli as load_cli
@@ -90,7 +91,7 @@ def server_config(app: ASGIApp, config: Config, **overrides: Any) -> uvicorn.Con
         "port": config.port,
         "loop": "uvloop",
         "ws_per_message_deflate": False,  # halves memory per idle WebSocket (NOTES.md)
-        "ws_max_size": 64 * 1024,  # PROTOCOL.md §3: a bigger frame closes the socket with 1009
+        "ws_max_size": MAX_FRAME,  # PROTOCOL.md §3: a bigger frame closes the socket with 1009
         "lifespan": "on",
         "log_level": "info",
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,

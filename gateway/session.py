@@ -16,7 +16,7 @@ from counters.types import Conversation, Filter
 
 from . import eager
 from . import ws_metrics as m
-from .close_codes import EXPIRED, INTERNAL, POLICY
+from .close_codes import EXPIRED, INTERNAL, MAX_FRAME, POLICY
 from .hub import Hub, User
 from .outbox import Batch, Outbox
 from .ws_ops import handle
@@ -24,6 +24,9 @@ from .ws_ops import handle
 log = logging.getLogger("reddot")
 
 SERVER = "reddot/0.1.0"
+# Conversations per push frame: ~140 bytes each without groups, so a frame stays under 64 KiB and only
+# conversations with many or long group names need a frame split again.
+CONVERSATIONS_PER_FRAME = 400
 _CONV_FRAMES, _TOTAL_FRAMES = m.FRAMES_SENT.labels("conversations"), m.FRAMES_SENT.labels("total")
 _FILTER_FRAMES, _REPLY_FRAMES = m.FRAMES_SENT.labels("filter"), m.FRAMES_SENT.labels("reply")
 
@@ -205,8 +208,10 @@ class Connection:
         state = user.state
         if batch.conversations:
             convs = [state.conversations.get(cid, Conversation(cid)).as_dict() for cid in sorted(batch.conversations)]
-            texts.append(self._encode({"type": "conversations", "ver": state.ver, "conversations": convs}))
-            _CONV_FRAMES.inc()
+            parts = [convs[i : i + CONVERSATIONS_PER_FRAME] for i in range(0, len(convs), CONVERSATIONS_PER_FRAME)]
+            frames = [text for part in parts for text in self._conversation_frames(state.ver, part)]
+            texts += frames
+            _CONV_FRAMES.inc(len(frames))
         if batch.total and state.total != self.last_total:
             self.last_total = state.total
             texts.append(self._encode({"type": "total", "total": state.total, "ver": state.ver}))
@@ -221,6 +226,14 @@ class Connection:
                     )
                     _FILTER_FRAMES.inc()
         return texts
+
+    def _conversation_frames(self, ver: int, convs: list[dict[str, object]]) -> list[str]:
+        """Conversations pushed in one frame, or in halves while it would pass 64 KiB (PROTOCOL.md §3)."""
+        text = self._encode({"type": "conversations", "ver": ver, "conversations": convs})
+        if len(convs) == 1 or (len(text) if text.isascii() else len(text.encode())) <= MAX_FRAME:
+            return [text]
+        half = len(convs) // 2
+        return self._conversation_frames(ver, convs[:half]) + self._conversation_frames(ver, convs[half:])
 
     def _encode(self, frame: dict[str, object]) -> str:
         # Frames of one connection never go back in ver (PROTOCOL.md §3).

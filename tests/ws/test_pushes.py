@@ -122,3 +122,24 @@ class TestDevices:
         frame = await watcher.until(lambda f: f.get("type") == "conversations")
         assert [f"c2c_{bob}"] == [c["id"] for c in frame["conversations"]]
         assert (await watcher.until(lambda f: f.get("type") == "total"))["total"] == 1
+
+
+class TestFrameSize:
+    async def test_a_push_too_big_for_one_frame_is_split_under_64_kib(
+        self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
+    ) -> None:
+        """A clean of 300 conversations in 20 long-named groups (~200 KB of JSON) reaches a 64 KiB client whole."""
+        alice = new_id("alice")
+        messages = [{"id": f"m{i}", "from": f"s{i}-{alice}", "to": alice, "timestamp": 9} for i in range(300)]
+        assert (await service.post("/v1/messages", json={"messages": messages})).status_code == 200
+        convs = [f"c2c_s{i}-{alice}" for i in range(300)]
+        for g in range(20):
+            body = {"name": f"{g:02d}" + "x" * 30, "conversations": convs}
+            assert (await service.post(f"/v1/users/{alice}/conversation-groups", json=body)).status_code == 200
+        conn = await raw(alice, max_size=64 * 1024)  # websockets closes with 1009 on a bigger frame
+        await conn.request("get_total")
+        reply = await conn.request("clean", rid=2, conversation="")
+        await conn.until(lambda f: f.get("type") == "total" and f["total"] == 0)
+        await conn.request("ping", rid=3)  # every push of the clean is read by now
+        cleaned = {c["id"] for f in conn.pushes("conversations") for c in f["conversations"] if c["unread"] == 0}
+        assert (300, set(convs)) == (reply["cleaned"], cleaned)
