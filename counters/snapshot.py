@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -37,17 +38,13 @@ def parse_user(fields: dict[str, str]) -> UserState:
     return state
 
 
-def conversation_from_view(view: list[object]) -> Conversation:
+def conversation_from_view(view: list[Any]) -> Conversation:
     """Decode one conversation view of an event: [id, unread, mentions, recv_opt, marks, read, groups]."""
+    # Positional, trusting the types the Lua side writes (numbers, hex text, decimal text, text):
+    # a bulk clean's event carries 250 views, and each gateway decodes every one.
     cid, unread, mentions, recv_opt, marks, read, groups = view
     return Conversation(
-        id=str(cid),
-        unread=int(unread),  # type: ignore[call-overload]
-        mentions=int(mentions),  # type: ignore[call-overload]
-        recv_opt=int(recv_opt),  # type: ignore[call-overload]
-        marks=int(str(marks), 16),
-        groups=tuple(str(groups).split("\n")) if groups else (),
-        read=int(str(read)),
+        cid, unread, mentions, recv_opt, int(marks, 16), tuple(groups.split("\n")) if groups else (), int(read)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 C2C = 1
 GROUP = 2
@@ -73,9 +74,9 @@ class Filter:
         return {"type": self.type, "group": self.group, "mark": self.mark, "has_mention": self.has_mention}
 
 
-@dataclass(frozen=True, slots=True)
-class Conversation:
-    """Absolute values of one conversation of one user."""
+class Conversation(NamedTuple):
+    """Absolute values of one conversation of one user (a named tuple: a gateway builds one per conversation
+    of every event, and a tuple is built three times faster than a frozen dataclass)."""
 
     id: str
     unread: int = 0

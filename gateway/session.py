@@ -207,7 +207,8 @@ class Connection:
         assert user is not None
         state = user.state
         if batch.conversations:
-            convs = [state.conversations.get(cid, Conversation(cid)).as_dict() for cid in sorted(batch.conversations)]
+            known = state.conversations
+            convs = [(known.get(cid) or Conversation(cid)).as_dict() for cid in sorted(batch.conversations)]
             parts = [convs[i : i + CONVERSATIONS_PER_FRAME] for i in range(0, len(convs), CONVERSATIONS_PER_FRAME)]
             frames = [text for part in parts for text in self._conversation_frames(state.ver, part)]
             texts += frames

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from counters.errors import Conflict, InvalidArgument, NotFound, ResourceExhausted
@@ -51,7 +51,7 @@ class Change(NamedTuple):
 
 def canonical(conv: Conversation) -> Conversation:
     """The conversation with its group list sorted (the order of `groups` is not part of the rules)."""
-    return replace(conv, groups=tuple(sorted(conv.groups)))
+    return conv._replace(groups=tuple(sorted(conv.groups)))
 
 
 def canonical_state(state: UserState) -> UserState:
