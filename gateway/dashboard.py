@@ -16,6 +16,7 @@ from . import auth, figures
 from ._http import config_of, reply, route
 from .assets import STATIC_DIR
 from .fleet import read_fleet
+from .ws_metrics import FRAME_TYPES
 
 CACHE_SECONDS = 0.5  # many open dashboards cost Redis one HGETALL and one INFO per half second
 SUMMED = (
@@ -72,7 +73,7 @@ async def collect(client: Client) -> dict[str, Any]:
 def totals(processes: list[dict[str, Any]]) -> dict[str, Any]:
     """Fleet-wide figures: sums, frames per type, and lag quantiles of the merged histograms."""
     summed: dict[str, Any] = {name: round(sum(p.get(name) or 0 for p in processes), 2) for name in SUMMED}
-    frames = {kind: round(sum(p["frames_per_s"].get(kind, 0) for p in processes), 2) for kind in figures.FRAME_TYPES}
+    frames = {kind: round(sum(p["frames_per_s"].get(kind, 0) for p in processes), 2) for kind in FRAME_TYPES}
     p50, p99 = figures.merge_lag(processes)
     counts: dict[str, int] = {}
     for p in processes:

@@ -13,8 +13,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from .metrics import REGISTRY
+from .ws_metrics import FRAME_TYPES
 
-FRAME_TYPES = ("conversations", "total", "filter", "reply")
 Samples = dict[str, list[tuple[dict[str, str], float]]]
 
 

@@ -148,7 +148,7 @@ class Hub:
         await self._reload(user, reason)
 
     def _on_message(self, channel: bytes, payload: bytes) -> None:
-        m.EVENTS.inc()
+        m.PUSH.events += 1
         user = self.users.get(channel[len(_CHANNEL_PREFIX) : -len(_CHANNEL_SUFFIX)].decode())
         if user is not None:
             self._on_event(user, parse_event(payload))

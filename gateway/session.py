@@ -27,8 +27,6 @@ SERVER = "reddot/0.1.0"
 # Conversations per push frame: ~140 bytes each without groups, so a frame stays under 64 KiB and only
 # conversations with many or long group names need a frame split again.
 CONVERSATIONS_PER_FRAME = 400
-_CONV_FRAMES, _TOTAL_FRAMES = m.FRAMES_SENT.labels("conversations"), m.FRAMES_SENT.labels("total")
-_FILTER_FRAMES, _REPLY_FRAMES = m.FRAMES_SENT.labels("filter"), m.FRAMES_SENT.labels("reply")
 
 
 class TokenBucket:
@@ -85,7 +83,7 @@ class Connection:
             filters = bool(self.filters) and (total or bool(conversations))
             coalesced = self.outbox.push(wants_total, filters, conversations, published_ms)
             if coalesced:
-                m.FRAMES_COALESCED.inc(coalesced)
+                m.PUSH.coalesced += coalesced
             if wants_total or filters or conversations:
                 self.flusher.mark(self)
 
@@ -166,7 +164,7 @@ class Connection:
                 deadline = asyncio.get_running_loop().call_later(self.config.send_deadline_seconds, task.cancel)
                 task.add_done_callback(functools.partial(self._sent, deadline))
         if batch.oldest_ms is not None:
-            m.LAG.observe(max(0.0, time.time() - batch.oldest_ms / 1000))
+            m.PUSH.observe_lag(max(0.0, time.time() - batch.oldest_ms / 1000))
 
     def fail(self) -> None:
         """A bug while flushing: close with 1011."""
@@ -201,8 +199,7 @@ class Connection:
     def _frames(self, batch: Batch) -> list[str]:
         """The frames of one batch: replies in order, then the conversations, the total and the filters."""
         texts = [self._encode(frame) for frame in batch.replies]
-        if texts:  # each inc takes a lock: none for the pushes-only batches of the hot path
-            _REPLY_FRAMES.inc(len(texts))
+        m.PUSH.frames["reply"] += len(texts)
         user = self.user
         assert user is not None
         state = user.state
@@ -212,11 +209,11 @@ class Connection:
             parts = [convs[i : i + CONVERSATIONS_PER_FRAME] for i in range(0, len(convs), CONVERSATIONS_PER_FRAME)]
             frames = [text for part in parts for text in self._conversation_frames(state.ver, part)]
             texts += frames
-            _CONV_FRAMES.inc(len(frames))
+            m.PUSH.frames["conversations"] += len(frames)
         if batch.total and state.total != self.last_total:
             self.last_total = state.total
             texts.append(self._encode({"type": "total", "total": state.total, "ver": state.ver}))
-            _TOTAL_FRAMES.inc()
+            m.PUSH.frames["total"] += 1
         if batch.filters:
             for flt, last in list(self.filters.items()):
                 value = state.filter_total(flt)
@@ -225,7 +222,7 @@ class Connection:
                     texts.append(
                         self._encode({"type": "filter", "filter": flt.as_dict(), "total": value, "ver": state.ver})
                     )
-                    _FILTER_FRAMES.inc()
+                    m.PUSH.frames["filter"] += 1
         return texts
 
     def _conversation_frames(self, ver: int, convs: list[dict[str, object]]) -> list[str]:
