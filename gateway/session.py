@@ -20,6 +20,7 @@ from .close_codes import EXPIRED, INTERNAL, MAX_FRAME, POLICY
 from .hub import Hub, User
 from .outbox import Batch, Outbox
 from .ws_ops import handle
+from .ws_write import write_together
 
 log = logging.getLogger("reddot")
 
@@ -155,7 +156,11 @@ class Connection:
         texts = self._frames(batch)
         if texts:
             try:
-                rest = eager.start(self._send_all(texts))
+                if write_together(self.ws._send, texts):
+                    m.PUSH.writes += 1
+                    rest = None
+                else:
+                    rest = eager.start(self._send_all(texts))
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self._stop(None)
                 return
@@ -195,6 +200,7 @@ class Connection:
         send = self.ws._send
         for text in texts:
             await send({"type": "websocket.send", "text": text})
+            m.PUSH.writes += 1
 
     def _frames(self, batch: Batch) -> list[str]:
         """The frames of one batch: replies in order, then the conversations, the total and the filters."""

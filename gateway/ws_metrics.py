@@ -32,6 +32,7 @@ class PushCounts:
     def __init__(self) -> None:
         self.events = 0  # change events read from pub/sub
         self.coalesced = 0  # pushes merged into an already pending frame
+        self.writes = 0  # socket writes of frames (one flush's frames to one connection share one)
         self.frames = dict.fromkeys(FRAME_TYPES, 0)
         self.lag = [0] * (len(LAG_BUCKETS) + 1)  # per bucket, not cumulative; +Inf last
         self.lag_sum = 0.0
@@ -51,6 +52,9 @@ class PushCounts:
         coalesced = CounterMetricFamily(
             "reddot_ws_frames_coalesced", "Pushes merged into an already pending frame", self.coalesced
         )
+        writes = CounterMetricFamily(
+            "reddot_ws_socket_writes", "Socket writes of frames (a flush's frames to a socket share one)", self.writes
+        )
         frames = CounterMetricFamily("reddot_ws_frames_sent", "Frames written to sockets", labels=["type"])
         for kind, count in self.frames.items():
             frames.add_metric([kind], count)
@@ -62,7 +66,7 @@ class PushCounts:
             buckets=list(zip(bounds, cumulative, strict=True)),
             sum_value=self.lag_sum,
         )
-        return [events, coalesced, frames, lag]
+        return [events, coalesced, writes, frames, lag]
 
 
 PUSH = PushCounts()

@@ -31,7 +31,7 @@ class TestPushMetrics:
     async def test_events_frames_and_lag_match_what_the_client_received(
         self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
     ) -> None:
-        """Five messages, one at a time: five events, a frame per push received, a lag sample per push batch."""
+        """Five messages, one at a time: five events, a frame per push received, a lag sample and a write per batch."""
         alice, bob = new_id("alice"), new_id("bob")
         conn = await raw(alice)
         await conn.request("get_total", rid="first")
@@ -52,3 +52,5 @@ class TestPushMetrics:
         assert 1 == grew(before, after, "reddot_ws_frames_sent_total", type="reply")  # the ping
         assert 5 <= lag_count <= len(conversations) + 5 and buckets == sorted(buckets)
         assert after[("reddot_publish_to_frame_seconds_count", ())] == max(buckets)
+        # One socket write per flush: each push batch (conversations and total together), and the ping's reply.
+        assert lag_count + 1 == grew(before, after, "reddot_ws_socket_writes_total")
