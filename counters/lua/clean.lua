@@ -90,7 +90,8 @@ redis.register_function('clean', function(keys, args)
         delta = delta + removed
       end
       cleaned = cleaned + removed
-      views[#views + 1] = {conv, unread, ment, opt, got[at + 7] or '0', upto, got[at + 8] or ''}
+      views[#views + 1] = view_json(conv, text(unread), text(ment), got[at + 4] or '0', got[at + 7] or '0', upto,
+        got[at + 8])
     end
   end
   if #views == 0 then
@@ -101,6 +102,6 @@ redis.register_function('clean', function(keys, args)
   call_in_slices('HDEL', ukey, drop)
   local total = delta > 0 and redis.call('HINCRBY', ukey, 't', -delta) or num(redis.call('HGET', ukey, 't'))
   local ver = redis.call('HINCRBY', ukey, 'v', 1)
-  publish(args[1], ver, total, nil, views)
+  publish(args[1], ver, text(total), nil, views)
   return {cleaned, ver}
 end)

@@ -48,13 +48,16 @@ redis.register_function('ingest', function(keys, args)
       -- One write for the counts, the top position, the total and the version (commit() would
       -- re-read them all).
       local top = pos > num(f[11]) and pos_arg or f[11]
+      -- Numbers go to Redis as text made once: a Lua number argument is formatted as a double (printf).
+      local unread_t, ment_t, total_t = text(unread), text(ment), text(total)
       if mentioned then
-        redis.call('HSET', ukey, n, unread, m, ment, P, top, 't', total, 'v', ver)
+        redis.call('HSET', ukey, n, unread_t, m, ment_t, P, top, 't', total_t, 'v', str(ver))
       else
-        redis.call('HSET', ukey, n, unread, P, top, 't', total, 'v', ver)
+        redis.call('HSET', ukey, n, unread_t, P, top, 't', total_t, 'v', str(ver))
       end
-      ms = ms or now_ms()
-      publish(args[4 + 2 * i], ver, total, ms, {{conv, unread, ment, opt, f[9] or '0', f[2] or '0', f[10] or ''}})
+      ms = ms or str(now_ms())
+      local event = view_json(conv, unread_t, ment_t, f[1] or '0', f[9] or '0', f[2] or '0', f[10])
+      publish(args[4 + 2 * i], ver, total_t, ms, {event})
       counted = counted + 1
     end
   end

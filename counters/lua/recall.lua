@@ -34,7 +34,7 @@ redis.register_function('recall', function(keys, args)
       if num(f[3]) == 0 then
         redis.call('HSET', ukey, 't', num(f[4]) - 1)
       end
-      commit(ukey, args[3 + i], {conv}, ms)
+      commit(ukey, args[3 + i], {conv}, str(ms))
       recalled = recalled + 1
     end
   end

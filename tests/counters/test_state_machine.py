@@ -33,7 +33,7 @@ POOL = USERS + CHATS  # conversations a user can have: c2c with each user, each 
 # Small limits, so the conversation-group error cases happen within a few steps.
 LIMITS = Limits(groups_per_user=2, conversations_per_group=3)
 GROUP_TYPES = ("Work", "Public", "Community", "Meeting", "AVChatRoom")
-NAMES = ("work", "家人", "n:" + "n" * 30)  # every user starts with "work"; the last name is 32 bytes
+NAMES = ("work", "家人", 'say "hi" \\o/', "n:" + "n" * 30)  # every user starts with "work"; the last is 32 bytes
 MASKS = (1, 2, 4 | 8, 1 << 32, 1 << 63, (1 << 63) | 1, 0xF | (0xFFFFFFFF << 32))
 FILTERS = (
     Filter(),
