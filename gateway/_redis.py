@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import hiredis
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
@@ -12,6 +12,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from counters.library import Client
+
+C = TypeVar("C", bound=AbstractConnection)
 
 MAX_CONNECTIONS = 200  # per process, to a standalone server
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
@@ -45,16 +47,28 @@ def connect(url: str) -> Client:
     """A decoded-responses client; `redis+cluster://` (or `rediss+cluster://`) makes a cluster client."""
     scheme, sep, rest = url.partition("://")
     if scheme in CLUSTER_SCHEMES:
-        return RedisCluster.from_url(
+        cluster = RedisCluster.from_url(
             f"{CLUSTER_SCHEMES[scheme]}{sep}{rest}", decode_responses=True, retry=retry_policy()
         )
+        # RedisCluster takes no connection class: set it where its nodes are made from (the nodes
+        # manager shares this dict) and on the startup nodes already made.
+        packed = packing(cluster.connection_kwargs["connection_class"])
+        cluster.connection_kwargs["connection_class"] = packed
+        for node in cluster.nodes_manager.startup_nodes.values():
+            node.connection_class = packed
+        return cluster
     # A blocking pool: past MAX_CONNECTIONS calls in flight, a call waits for a free connection
     # instead of failing with MaxConnectionsError (redis-py's default pool refuses the 101st).
     pool = BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=5, retry=retry_policy()
     )
-    pool.connection_class = type(f"Packed{pool.connection_class.__name__}", (PackInC, pool.connection_class), {})
+    pool.connection_class = packing(pool.connection_class)
     return Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
+
+
+def packing(connection_class: type[C]) -> type[C]:
+    """The connection class with its commands packed by hiredis."""
+    return cast("type[C]", type(f"Packed{connection_class.__name__}", (PackInC, connection_class), {}))
 
 
 class PackInC(AbstractConnection):

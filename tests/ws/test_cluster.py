@@ -11,6 +11,7 @@ from redis.crc import key_slot
 from support import SERVICE, LiveServer, base_config
 from ws_support import send_stream, user_token
 
+from gateway._redis import PackInC, connect
 from gateway.client import Client
 
 NewId = Callable[[str], str]
@@ -31,6 +32,22 @@ def cluster_gateway(cluster: ValkeyCluster) -> Iterator[LiveServer]:
 
 
 class TestCluster:
+    async def test_every_node_packs_commands_in_c(self, cluster: ValkeyCluster) -> None:
+        """The cluster client's connections, to every node, are the hiredis-packing ones, and they work."""
+        client = connect(cluster.url)
+        try:
+            keys = [f"pack:{{{i}}}" for i in range(30)]  # hash tags spread over the three nodes
+            for key in keys:
+                await client.set(key, key)
+            values = [await client.get(key) for key in keys]
+            nodes = client.get_nodes()
+            used = [conn for node in nodes for conn in node._connections]
+        finally:
+            await client.aclose()
+        assert (keys, 3) == (values, len(nodes))
+        assert all(issubclass(node.connection_class, PackInC) for node in nodes)
+        assert used and all(isinstance(conn, PackInC) for conn in used)
+
     async def test_group_fan_out_and_pushes_across_nodes(self, cluster_gateway: LiveServer, new_id: NewId) -> None:
         """Users on every node get their group message counted and pushed."""
         users = [new_id("u") for _ in range(12)]
