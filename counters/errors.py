@@ -46,6 +46,10 @@ class Unavailable(ReddotError):
     code = "unavailable"
 
 
+class NewerLibrary(Unavailable):
+    """The server holds a newer reddot library than this process's: it must not replace it."""
+
+
 # Status codes returned by the Lua functions (counters/lua/_lib.lua).
 _STATUS: dict[int, type[ReddotError]] = {-404: NotFound, -409: Conflict, -429: ResourceExhausted}
 

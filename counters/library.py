@@ -9,7 +9,13 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ResponseError
 
+from .errors import NewerLibrary
+
 NAME = "reddot"
+VERSION = 2
+"""The library's version (1: the libraries from before versions). A process never replaces a newer
+library on the server: an older gateway left in a fleet would put back functions that do not keep
+what the newer ones rely on (version 2: the `P:` top position)."""
 Client = Redis | RedisCluster
 
 
@@ -19,7 +25,7 @@ def source() -> str:
         (f for f in resources.files("counters.lua").iterdir() if f.name.endswith(".lua")),
         key=lambda f: (f.name != "_lib.lua", f.name),
     )
-    return f"#!lua name={NAME}\n" + "\n".join(f.read_text() for f in files)
+    return f"#!lua name={NAME}\nlocal LIBRARY_VERSION = {VERSION}\n" + "\n".join(f.read_text() for f in files)
 
 
 def is_missing(error: BaseException) -> bool:
@@ -35,12 +41,29 @@ class Library:
         self._source = source()
 
     async def load(self) -> None:
-        """FUNCTION LOAD REPLACE on the server (every primary of a cluster)."""
+        """FUNCTION LOAD REPLACE on the server (every primary of a cluster), unless it holds a newer library."""
+        loaded = await self.server_version()
+        if loaded > VERSION:
+            raise NewerLibrary(
+                f"the server holds reddot library version {loaded}, newer than this process's {VERSION}: "
+                "upgrade this gateway (it will not replace the newer functions)"
+            )
         await self.client.function_load(self._source, replace=True)
+
+    async def server_version(self) -> int:
+        """The version of the library on the server: 0 without one, 1 for one from before versions."""
+        try:
+            return int(await self.client.fcall("reddot_version", 0))
+        except ResponseError as error:
+            if not is_missing(error):
+                raise
+        return 1 if await self.loaded() else 0
 
     async def loaded(self) -> bool:
         """Whether the server holds this library (readiness)."""
         libraries: Any = await self.client.function_list(library=NAME)
+        if isinstance(libraries, dict):  # a cluster answers per primary: {node: [libraries]}, every one must have it
+            return bool(libraries) and all(libraries.values())
         return bool(libraries)
 
     async def call(self, name: str, keys: Sequence[str], args: Sequence[object]) -> Any:

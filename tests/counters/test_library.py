@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from counters.embedded import EmbeddedValkey
+from counters.errors import NewerLibrary
+from counters.library import NAME, VERSION
 from counters.store import Counters
 from counters.types import C2CMessage, GroupMessage
 
@@ -118,3 +121,37 @@ class TestRestart:
         finally:
             first.stop()
             await client.aclose()
+
+
+def stub(body: str) -> str:
+    """A stand-in `reddot` library holding only `body` (a function registration)."""
+    return f"#!lua name={NAME}\n{body}\n"
+
+
+class TestVersion:
+    async def test_the_loaded_library_reports_its_version(self, counters: Counters) -> None:
+        """After a start the server's library is this process's version."""
+        assert VERSION == await counters.library.server_version()
+
+    async def test_a_newer_library_on_the_server_is_left_in_place(self, counters: Counters, redis: Redis) -> None:
+        """A process older than the server's library refuses to load (503 unavailable) and replaces nothing."""
+        newer = stub(f"redis.register_function('reddot_version', function() return {VERSION + 1} end)")
+        await redis.function_load(newer, replace=True)
+        try:
+            with pytest.raises(NewerLibrary) as refused:
+                await Counters(redis).start()
+            left = await counters.library.server_version()
+        finally:
+            await redis.function_delete(NAME)
+            await counters.start()
+        assert ("unavailable", VERSION + 1) == (refused.value.code, left)
+        assert VERSION == await counters.library.server_version()
+
+    async def test_a_library_from_before_versions_is_replaced(self, counters: Counters, redis: Redis) -> None:
+        """A library without reddot_version counts as version 1, and a start replaces it."""
+        await redis.function_load(stub("redis.register_function('clean_all', function() return 0 end)"), replace=True)
+        try:
+            before = await counters.library.server_version()
+        finally:
+            await counters.start()
+        assert (1, VERSION) == (before, await counters.library.server_version())

@@ -11,6 +11,7 @@ from redis.crc import key_slot
 from support import SERVICE, LiveServer, base_config
 from ws_support import send_stream, user_token
 
+from counters.library import VERSION, Library
 from gateway._redis import PackInC, connect
 from gateway.client import Client
 
@@ -68,6 +69,21 @@ class TestCluster:
             finally:
                 for c in clients:
                     await c.close()
+
+    async def test_the_library_counts_as_loaded_only_on_every_primary(self, cluster: ValkeyCluster) -> None:
+        """Readiness: one primary without the library (a FUNCTION FLUSH there) is not loaded; a load fixes it."""
+        client = connect(cluster.url)
+        library = Library(client)
+        try:
+            await library.load()
+            full = await library.loaded()
+            cluster.cli("function", "flush")  # the first node only
+            partial = await library.loaded()
+            await library.load()
+            again = (await library.loaded(), await library.server_version())
+        finally:
+            await client.aclose()
+        assert (True, False, (True, VERSION)) == (full, partial, again)
 
     async def test_bulk_clean_in_pipelined_slices(self, cluster_gateway: LiveServer, new_id: NewId) -> None:
         """A user with 600 unread conversations cleans them all: every slice's call lands on the user's node."""
