@@ -7,7 +7,6 @@
 #   n:<conv>       unread (only while > 0)
 #   m:<conv>       mentions among the unread (only while > 0)
 #   r:<conv>       read position: timestamp (C2C) or sequence (group), never decreases
-#   P:<conv>       top: the highest unread position, the overflow's included (only while unread > 0)
 #   o:<conv>       recv_opt (only while != 0)
 #   k:<conv>       marks, 16 lowercase hex digits (only while != 0)
 #   g:<conv>       the conversation's conversation groups, joined by "\n"

@@ -13,9 +13,9 @@ from .errors import NewerLibrary
 
 NAME = "reddot"
 VERSION = 2
-"""The library's version (1: the libraries from before versions). A process never replaces a newer
-library on the server: an older gateway left in a fleet would put back functions that do not keep
-what the newer ones rely on (version 2: the `P:` top position)."""
+"""The library's version (1: the libraries from before versions; 2: bulk clean in slices from the
+gateway, no clean_all). A process never replaces a newer library on the server: an older gateway
+left in a fleet would put back functions that a newer data model may not be safe with."""
 Client = Redis | RedisCluster
 
 

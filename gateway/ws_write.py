@@ -4,7 +4,9 @@ uvicorn's send writes every frame with its own `transport.write`, a syscall each
 pushing gateway's CPU (py-spy, fan-out). A flush often holds two frames for one connection (the
 conversations and the total), so writing them together halves those syscalls. This takes the
 same steps as uvicorn's websockets-sansio send for a text frame; anything else (another protocol
-implementation, a paused or closing socket) is left to the ASGI send.
+implementation, a paused or closing socket, frames together over 64 KiB) is left to the ASGI send,
+which waits for a paused socket between frames: one write never puts more than one frame or 64 KiB
+past the transport's high-water mark, as uvicorn's own send would not.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 
+from .close_codes import MAX_FRAME
+
 
 def write_together(send: Any, texts: Sequence[str]) -> bool:
     """Write `texts` as frames in one write if `send` is uvicorn's sansio send and the socket takes it now.
@@ -24,6 +28,8 @@ def write_together(send: Any, texts: Sequence[str]) -> bool:
     """
     proto = getattr(send, "__self__", None)
     if type(proto) is not WebSocketsSansIOProtocol:
+        return False
+    if len(texts) > 1 and sum(map(len, texts)) > MAX_FRAME:  # a big flush: frame by frame, with back-pressure
         return False
     if (
         not proto.writable.is_set()  # paused: the ASGI send waits for the drain

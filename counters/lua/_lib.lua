@@ -25,9 +25,8 @@ local function put_count(ukey, field, value)
   end
 end
 
--- The highest position among a conversation's unread messages, read from its positions zset
--- and its overflow's highest folded position: for a conversation counted before the `P:` field
--- existed, and for a recall that removed the top message.
+-- The highest position among a conversation's unread messages: the top of its positions zset,
+-- or its overflow's highest folded position (the zset may be empty while folded ones remain).
 local function top_position(pkey, folded_high)
   local top = redis.call('ZRANGE', pkey, -1, -1, 'WITHSCORES')
   return math.max(num(top[2]), num(folded_high))

@@ -2,14 +2,16 @@
 -- KEYS[1]                user hash
 -- KEYS[2i], KEYS[2i+1]   conversation i: positions zset, mentions zset
 -- ARGV[1]                event channel
--- ARGV[2i], ARGV[2i+1]   conversation i: id, position ('0' = everything unread now); ids distinct
+-- ARGV[2i], ARGV[2i+1]   conversation i: id, position ('0' = everything unread now); a repeated id is
+--                        cleaned once, with its first position
 -- Returns {messages removed, ver}.
 -- Publishes one event with every conversation whose counts or read position changed
 -- (none, and no version bump, when nothing changed).
--- A bulk clean sends hundreds of conversations per call, so the Redis calls serve all of them:
--- one HMGET reads what every conversation needs, and one DEL, HSET and HDEL write the result.
--- Only a clean below a conversation's top position (`P:`) trims its zsets entry by entry.
-local CLEAN_FIELDS = {'r:', 'n:', 'm:', 'o:', 'x:', 'P:', 'k:', 'g:'}
+-- A bulk clean sends hundreds of conversations per call, so the Redis calls serve all of them
+-- where they can: one HMGET reads what every conversation needs, and one DEL, HSET and HDEL write
+-- the result. Per conversation with unread messages one ZRANGE reads its top position; only a
+-- clean below that top trims the zsets entry by entry.
+local CLEAN_FIELDS = {'r:', 'n:', 'm:', 'o:', 'x:', 'X:', 'k:', 'g:'}
 
 -- A clean below the top: trim the zsets up to `upto`, and the overflow when the clean covers it.
 -- Returns the messages and the mentions removed.
@@ -29,13 +31,12 @@ local function trim(ukey, pkey, akey, conv, upto, target, ment, overflow, drop)
   return removed, unmentioned
 end
 
--- The hash writes for a conversation that lost messages: new counts, or their fields dropped
--- at zero (the top position goes with the last unread message).
+-- The hash writes for a conversation that lost messages: new counts, or their fields dropped at zero.
 local function settle(set, drop, conv, unread, ment, unmentioned)
   if unread > 0 then
     set[#set + 1], set[#set + 2] = 'n:' .. conv, unread
   else
-    drop[#drop + 1], drop[#drop + 2] = 'n:' .. conv, 'P:' .. conv
+    drop[#drop + 1] = 'n:' .. conv
   end
   if ment > 0 and unmentioned > 0 then
     set[#set + 1], set[#set + 2] = 'm:' .. conv, ment
@@ -54,22 +55,22 @@ redis.register_function('clean', function(keys, args)
     end
   end
   local got = call_in_slices('HMGET', ukey, wanted)
-  local cleaned, delta, views, zsets, set, drop = 0, 0, {}, {}, {}, {}
+  local cleaned, delta, views, zsets, set, drop, seen = 0, 0, {}, {}, {}, {}, {}
   for i = 1, count do
     local pkey, akey, conv, at = keys[2 * i], keys[2 * i + 1], args[2 * i], (i - 1) * width
-    local read, unread, ment, opt, overflow, top = num(got[at + 1]), num(got[at + 2]), num(got[at + 3]),
-      num(got[at + 4]), num(got[at + 5]), got[at + 6]
-    if unread > 0 and not top then  -- counted before the `P:` field existed
-      top = str(top_position(pkey, redis.call('HGET', ukey, 'X:' .. conv)))
-    end
+    local read, unread, ment, opt, overflow = num(got[at + 1]), num(got[at + 2]), num(got[at + 3]),
+      num(got[at + 4]), num(got[at + 5])
+    -- The highest unread position, folded ones included (nil: nothing unread).
+    local top = unread > 0 and not seen[conv] and top_position(pkey, got[at + 6]) or nil
     local upto = args[2 * i + 1]
     if upto == '0' then
-      upto = top or '0'
+      upto = top and str(top) or '0'
     end
     local target = tonumber(upto)
-    if target > read then
+    if target > read and not seen[conv] then  -- the values read above are stale for a repeated id
+      seen[conv] = true
       local removed, unmentioned = 0, 0
-      if unread > 0 and target >= tonumber(top) then  -- everything unread goes, zsets and all
+      if top and target >= top then  -- everything unread goes, zsets and all
         removed, unmentioned = unread, ment
         zsets[#zsets + 1] = pkey
         if ment > 0 then

@@ -12,14 +12,14 @@ redis.register_function('ingest', function(keys, args)
   local pos = tonumber(pos_arg)
   local tomb = conv .. '\n' .. id
   -- Every recipient's fields have the same names: build them once per call, not per recipient.
-  local o, r, X, n, m, x, k, g, y, P = 'o:' .. conv, 'r:' .. conv, 'X:' .. conv, 'n:' .. conv, 'm:' .. conv,
-    'x:' .. conv, 'k:' .. conv, 'g:' .. conv, 'y:' .. conv, 'P:' .. conv
+  local o, r, X, n, m, x, k, g, y = 'o:' .. conv, 'r:' .. conv, 'X:' .. conv, 'n:' .. conv, 'm:' .. conv,
+    'x:' .. conv, 'k:' .. conv, 'g:' .. conv, 'y:' .. conv
   local counted, ms = 0, nil
   for i = 1, #keys / 4 do
     local ukey, pkey, akey, zkey = keys[4 * i - 3], keys[4 * i - 2], keys[4 * i - 1], keys[4 * i]
     local mentioned = args[3 + 2 * i] == '1'
     -- Every field this recipient's update reads, in one call; the event is built from them too.
-    local f = redis.call('HMGET', ukey, o, r, X, n, m, x, 't', 'v', k, g, P)
+    local f = redis.call('HMGET', ukey, o, r, X, n, m, x, 't', 'v', k, g)
     local opt = num(f[1])
     local muted = opt == 1 or (opt == 4 and not mentioned)
     -- A position at or below the overflow's highest is treated as already counted:
@@ -45,15 +45,13 @@ redis.register_function('ingest', function(keys, args)
       if opt == 0 then
         total = total + 1
       end
-      -- One write for the counts, the top position, the total and the version (commit() would
-      -- re-read them all).
-      local top = pos > num(f[11]) and pos_arg or f[11]
+      -- One write for the counts, the total and the version (commit() would re-read them all).
       -- Numbers go to Redis as text made once: a Lua number argument is formatted as a double (printf).
       local unread_t, ment_t, total_t = text(unread), text(ment), text(total)
       if mentioned then
-        redis.call('HSET', ukey, n, unread_t, m, ment_t, P, top, 't', total_t, 'v', str(ver))
+        redis.call('HSET', ukey, n, unread_t, m, ment_t, 't', total_t, 'v', str(ver))
       else
-        redis.call('HSET', ukey, n, unread_t, P, top, 't', total_t, 'v', str(ver))
+        redis.call('HSET', ukey, n, unread_t, 't', total_t, 'v', str(ver))
       end
       ms = ms or str(now_ms())
       local event = view_json(conv, unread_t, ment_t, f[1] or '0', f[9] or '0', f[2] or '0', f[10])

@@ -19,18 +19,10 @@ redis.register_function('recall', function(keys, args)
     if size > keep then
       redis.call('ZREMRANGEBYRANK', zkey, 0, size - keep - 1)
     end
-    local position = redis.call('ZSCORE', pkey, id)
-    if position then
-      redis.call('ZREM', pkey, id)
-      local f = redis.call('HMGET', ukey, 'n:' .. conv, 'm:' .. conv, 'o:' .. conv, 't', 'P:' .. conv, 'X:' .. conv)
-      local unread = num(f[1]) - 1
-      put_count(ukey, 'n:' .. conv, unread)
+    if redis.call('ZREM', pkey, id) == 1 then
+      local f = redis.call('HMGET', ukey, 'n:' .. conv, 'm:' .. conv, 'o:' .. conv, 't')
+      put_count(ukey, 'n:' .. conv, num(f[1]) - 1)
       put_count(ukey, 'm:' .. conv, num(f[2]) - redis.call('ZREM', akey, id))
-      if unread == 0 then
-        redis.call('HDEL', ukey, 'P:' .. conv)
-      elseif f[5] and tonumber(position) >= tonumber(f[5]) then  -- the top message went
-        redis.call('HSET', ukey, 'P:' .. conv, str(top_position(pkey, f[6])))
-      end
       if num(f[3]) == 0 then
         redis.call('HSET', ukey, 't', num(f[4]) - 1)
       end

@@ -191,6 +191,18 @@ class TestCleanEvents:
         cid = f"group_{g}"
         assert ((0, 1), [(1, 0, {cid: conv(cid, read=40)})]) == (result, summary(events[alice]))
 
+    async def test_a_conversation_named_twice_in_one_call_is_cleaned_once(
+        self, counters: Counters, new_id: Callable[[str], str]
+    ) -> None:
+        """The clean reads every field before it writes: a repeated id must not remove its messages twice."""
+        alice, bob = new_id("alice"), new_id("bob")
+        cid = f"c2c_{bob}"
+        await counters.ingest([C2CMessage(f"m{t}", bob, alice, t) for t in (1, 2, 3)])
+        result = await counters._clean(alice, [(cid, 2), (cid, 3)])  # the first position wins
+        state = await counters.snapshot(alice)
+        conv = state.conversations[cid]
+        assert ((2, 4), 1, 1, 2) == (result, state.total, conv.unread, conv.read)
+
     async def test_bulk_clean_publishes_one_event_per_slice(
         self, counters: Counters, redis: Redis, new_id: Callable[[str], str]
     ) -> None:

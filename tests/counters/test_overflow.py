@@ -187,6 +187,3 @@ class TestAgainstModel:
                     name, args = "clean", (alice, "group", 0, 0)
                 assert getattr(model, name)(*args) == await getattr(counters, name)(*args), (name, args)
                 assert model.snapshot(alice) == canonical_state(await counters.snapshot(alice))
-                conv = model.user(alice).convs.get(f"group_{g}")
-                top = await client.hget(keys.user(alice), f"P:group_{g}")
-                assert (conv.top() if conv and conv.count else None) == (top and int(top)), "top position"
