@@ -13,20 +13,17 @@
 -- clean below that top trims the zsets entry by entry.
 local CLEAN_FIELDS = {'r:', 'n:', 'm:', 'o:', 'x:', 'X:', 'k:', 'g:'}
 
--- A clean below the top: trim the zsets up to `upto`, and the overflow when the clean covers it.
--- Returns the messages and the mentions removed.
-local function trim(ukey, pkey, akey, conv, upto, target, ment, overflow, drop)
+-- A clean below the top: trim the zsets up to `upto`, and the overflow when the clean covers its
+-- highest folded position. Returns the messages and the mentions removed.
+local function trim(ukey, pkey, akey, conv, upto, target, ment, overflow, folded_high, drop)
   local removed = redis.call('ZREMRANGEBYSCORE', pkey, '-inf', upto)
   local unmentioned = 0
   if ment > 0 then  -- no unread mention: the mentions zset holds nothing
     unmentioned = redis.call('ZREMRANGEBYSCORE', akey, '-inf', upto)
   end
-  if overflow > 0 then
-    local folded = redis.call('HMGET', ukey, 'X:' .. conv, 'y:' .. conv)
-    if num(folded[1]) <= target then
-      removed, unmentioned = removed + overflow, unmentioned + num(folded[2])
-      drop[#drop + 1], drop[#drop + 2], drop[#drop + 3] = 'x:' .. conv, 'X:' .. conv, 'y:' .. conv
-    end
+  if overflow > 0 and folded_high <= target then
+    removed, unmentioned = removed + overflow, unmentioned + num(redis.call('HGET', ukey, 'y:' .. conv))
+    drop[#drop + 1], drop[#drop + 2], drop[#drop + 3] = 'x:' .. conv, 'X:' .. conv, 'y:' .. conv
   end
   return removed, unmentioned
 end
@@ -80,7 +77,8 @@ redis.register_function('clean', function(keys, args)
           drop[#drop + 1], drop[#drop + 2], drop[#drop + 3] = 'x:' .. conv, 'X:' .. conv, 'y:' .. conv
         end
       elseif unread > 0 then
-        removed, unmentioned = trim(ukey, pkey, akey, conv, upto, target, ment, overflow, drop)
+        removed, unmentioned = trim(ukey, pkey, akey, conv, upto, target, ment, overflow, num(got[at + 6]),
+          drop)
       end
       unread, ment = unread - removed, ment - unmentioned
       set[#set + 1], set[#set + 2] = 'r:' .. conv, upto
