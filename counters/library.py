@@ -9,6 +9,7 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ResponseError
 
+from . import batch
 from .errors import NewerLibrary
 
 NAME = "reddot"
@@ -85,11 +86,7 @@ class Library:
         results: list[Any] = [None] * len(calls)
         pending = list(range(len(calls)))
         for attempt in range(2):
-            pipe = self.client.pipeline(transaction=False)
-            for i in pending:
-                name, keys, args = calls[i]
-                pipe.fcall(name, len(keys), *keys, *args)
-            replies = await pipe.execute(raise_on_error=False)
+            replies = await self._fcall_all([calls[i] for i in pending])
             missing = []
             for i, reply in zip(pending, replies, strict=True):
                 if isinstance(reply, Exception):
@@ -103,3 +100,14 @@ class Library:
             await self.load()
             pending = missing
         return results
+
+    async def _fcall_all(self, calls: Sequence[tuple[str, Sequence[str], Sequence[object]]]) -> list[Any]:
+        """One FCALL per call in one round trip (a pipeline per node on a cluster); errors returned."""
+        if isinstance(self.client, Redis):
+            return await batch.execute(
+                self.client, [("FCALL", name, len(keys), *keys, *args) for name, keys, args in calls]
+            )
+        pipe = self.client.pipeline(transaction=False)
+        for name, keys, args in calls:
+            pipe.fcall(name, len(keys), *keys, *args)
+        return await pipe.execute(raise_on_error=False)
