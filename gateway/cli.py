@@ -21,6 +21,7 @@ from .app import create_app
 from .close_codes import MAX_FRAME
 from .config import Config, ConfigError, add_arguments
 from .gc_tuning import quiet_gc
+from .keepalive import SpreadPings
 from .load import cli as load_cli
 
 EXIT_CONFIG = 2  # as argparse does for a bad command line
@@ -92,6 +93,9 @@ def server_config(app: ASGIApp, config: Config, **overrides: Any) -> uvicorn.Con
         "loop": "uvloop",
         "ws_per_message_deflate": False,  # halves memory per idle WebSocket (NOTES.md)
         "ws_max_size": MAX_FRAME,  # PROTOCOL.md §3: a bigger frame closes the socket with 1009
+        "ws": SpreadPings,
+        "ws_ping_interval": config.ping_interval_seconds or None,
+        "ws_ping_timeout": config.ping_timeout_seconds,
         "lifespan": "on",
         "log_level": "info",
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,

@@ -80,6 +80,13 @@ class Config:
     send_deadline_seconds: float = _setting(
         10.0, "REDDOT_SEND_DEADLINE_SECONDS", "a stuck WebSocket client is closed after this long", parse=float
     )
+    # Browsers cannot ping, so a proxy's idle timeout (nginx: 60 s) sees only the server's pings.
+    ping_interval_seconds: float = _setting(
+        30.0, "REDDOT_PING_INTERVAL_SECONDS", "seconds between WebSocket keepalive pings (0: none)", parse=float
+    )
+    ping_timeout_seconds: float = _setting(
+        20.0, "REDDOT_PING_TIMEOUT_SECONDS", "a connection whose pong is this late is closed (1011)", parse=float
+    )
 
     @classmethod
     def from_env_and_args(cls, argv: Sequence[str], env: Mapping[str, str] | None = None) -> Config:
@@ -132,8 +139,10 @@ class Config:
         for name in ("max_body_bytes", "dev_token_ttl", "max_connections_per_user", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
-        if self.ops_per_second < 1 or self.send_deadline_seconds <= 0:
-            raise ConfigError("ops_per_second and send_deadline_seconds must be positive")
+        if self.ops_per_second < 1 or self.send_deadline_seconds <= 0 or self.ping_timeout_seconds <= 0:
+            raise ConfigError("ops_per_second, send_deadline_seconds and ping_timeout_seconds must be positive")
+        if self.ping_interval_seconds < 0:
+            raise ConfigError("ping_interval_seconds must be 0 (no pings) or more")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,7 +27,7 @@ def write_together(send: Any, texts: Sequence[str]) -> bool:
     gone one). OSError: the client is gone.
     """
     proto = getattr(send, "__self__", None)
-    if type(proto) is not WebSocketsSansIOProtocol:
+    if not isinstance(proto, WebSocketsSansIOProtocol):
         return False
     if len(texts) > 1 and sum(map(len, texts)) > MAX_FRAME:  # a big flush: frame by frame, with back-pressure
         return False

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import uvicorn
 from starlette.types import ASGIApp
 
+from ...config import Config
+
 
 def run(build: Callable[[str], ASGIApp], description: str) -> None:
     """Parse the flags and serve `build(redis_url)` with the gateway's uvicorn settings."""
@@ -16,8 +18,10 @@ def run(build: Callable[[str], ASGIApp], description: str) -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     # The same loop and WebSocket settings as `reddot serve`: the comparison is of the code, not the knobs.
+    defaults = Config()
     uvicorn.run(build(args.redis_url), host="127.0.0.1", port=args.port, loop="uvloop",
-                ws_per_message_deflate=False, log_level="warning")  # fmt: skip
+                ws_per_message_deflate=False, ws_ping_interval=defaults.ping_interval_seconds,
+                ws_ping_timeout=defaults.ping_timeout_seconds, log_level="warning")  # fmt: skip
 
 
 def frame(uid: str, serial: int, sent: float) -> dict[str, object]:
