@@ -14,12 +14,16 @@ from counters.errors import InvalidArgument, ReddotError, ResourceExhausted, Una
 
 from . import params
 from .auth import PermissionDenied, verify_user_token
+from .close_codes import MAX_FRAME
 from .params import Body
 
 if TYPE_CHECKING:
     from .session import Connection
 
 MAX_FILTERS = 32
+REPLY_ENVELOPE = (
+    128  # bytes of a reply around its conversations: {"id":…,"ok":true,"conversations":[],"ver":…,"more":…}
+)
 Reply = dict[str, Any]
 Op = Callable[["Connection", Body], Awaitable[Reply]]
 
@@ -92,10 +96,30 @@ async def unsubscribe_filter(conn: Connection, req: Body) -> Reply:
 
 
 async def get_conversations(conn: Connection, req: Body) -> Reply:
-    """The conversations, only those with unread unless unread_only is false."""
+    """The conversations, only those with unread unless unread_only is false.
+
+    The reply is one frame of at most 64 KiB (PROTOCOL.md §3): a listing too long for it replies with
+    what fits and `more` (how many did not), and those follow at once as `conversations` pushes.
+    """
     state = _state(conn)
     unread_only = validate.flag(params.optional(req, "unread_only", True), "unread_only")
-    return {"conversations": state.listing(unread_only), "ver": state.ver}
+    listing = state.listing(unread_only)
+    shown = _fitting(listing, MAX_FRAME - REPLY_ENVELOPE - len(orjson.dumps(req["id"])))
+    if shown == len(listing):
+        return {"conversations": listing, "ver": state.ver}
+    rest = [c["id"] for c in listing[shown:]]
+    conn.outbox.push(False, False, rest, None)  # written right after the reply, in the same flush
+    return {"conversations": listing[:shown], "ver": state.ver, "more": len(rest)}
+
+
+def _fitting(items: list[dict[str, object]], room: int) -> int:
+    """How many of the items, from the first, fit in `room` bytes as a JSON array."""
+    used = 2  # the brackets
+    for count, item in enumerate(items):
+        used += len(orjson.dumps(item)) + 1  # the comma
+        if used > room:
+            return count
+    return len(items)
 
 
 async def clean(conn: Connection, req: Body) -> Reply:

@@ -145,7 +145,9 @@ export class ReddotClient extends EventTarget {
     return this.request("unsubscribe_filter", { filter });
   }
 
-  /** Conversations (all of them with unreadOnly = false); they are kept in `conversations` too. */
+  /** Conversations (all of them with unreadOnly = false); they are kept in `conversations` too. A listing
+   * over one frame returns what fit (`reply.more` tells how many did not): the rest arrive right after
+   * as pushes into `conversations`. */
   async getConversations(unreadOnly = true) {
     const reply = await this.request("get_conversations", { unread_only: unreadOnly });
     this._keepConversations(reply.conversations, reply.ver);

@@ -143,3 +143,41 @@ class TestFrameSize:
         await conn.request("ping", rid=3)  # every push of the clean is read by now
         cleaned = {c["id"] for f in conn.pushes("conversations") for c in f["conversations"] if c["unread"] == 0}
         assert (300, set(convs)) == (reply["cleaned"], cleaned)
+
+    async def test_a_listing_too_big_for_one_reply_continues_in_pushes(
+        self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
+    ) -> None:
+        """get_conversations of 300 conversations in 20 long-named groups: a reply under 64 KiB with
+        `more`, the rest as pushes at the same ver; together exactly the HTTP listing."""
+        alice = new_id("alice")
+        messages = [{"id": f"m{i}", "from": f"s{i}-{alice}", "to": alice, "timestamp": 9} for i in range(300)]
+        assert (await service.post("/v1/messages", json={"messages": messages})).status_code == 200
+        convs = [f"c2c_s{i}-{alice}" for i in range(300)]
+        for g in range(20):
+            body = {"name": f"{g:02d}" + "x" * 30, "conversations": convs}
+            assert (await service.post(f"/v1/users/{alice}/conversation-groups", json=body)).status_code == 200
+        listed = (await service.get(f"/v1/users/{alice}/conversations", params={"unread_only": "false"})).json()
+        conn = await raw(alice, max_size=64 * 1024)  # websockets closes with 1009 on a bigger frame
+        reply = await conn.request("get_conversations", rid="a-long-request-id-" + "x" * 200, unread_only=False)
+        shown = {c["id"]: c for c in reply["conversations"]}
+        assert 0 < len(shown) < 300 and reply["more"] == 300 - len(shown)
+        await conn.request("ping", rid=3)  # the pushes that follow the reply are read by now
+        pushed = {c["id"]: c for f in conn.pushes("conversations") for c in f["conversations"]}
+        assert {f["ver"] for f in conn.pushes("conversations")} == {reply["ver"]}
+        assert len(pushed) == reply["more"] and not shown.keys() & pushed.keys()
+        assert {c["id"]: c for c in listed["conversations"]} == shown | pushed
+
+    async def test_a_short_listing_is_one_reply_without_more(
+        self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
+    ) -> None:
+        """A listing that fits has no `more` and pushes nothing."""
+        alice, bob = new_id("alice"), new_id("bob")
+        await send_c2c(service, bob, alice, "m1", 100)
+        conn = await raw(alice)
+        reply = await conn.request("get_conversations", unread_only=False)
+        await conn.request("ping", rid=3)
+        assert ("more" not in reply, [f"c2c_{bob}"], []) == (
+            True,
+            [c["id"] for c in reply["conversations"]],
+            conn.pushes("conversations"),
+        )
