@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -139,6 +140,9 @@ class Config:
         for name in ("max_body_bytes", "dev_token_ttl", "max_connections_per_user", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        seconds = (self.send_deadline_seconds, self.ping_timeout_seconds, self.ping_interval_seconds)
+        if not all(math.isfinite(value) for value in seconds):
+            raise ConfigError("send_deadline_seconds, ping_timeout_seconds and ping_interval_seconds must be finite")
         if self.ops_per_second < 1 or self.send_deadline_seconds <= 0 or self.ping_timeout_seconds <= 0:
             raise ConfigError("ops_per_second, send_deadline_seconds and ping_timeout_seconds must be positive")
         if self.ping_interval_seconds < 0:

@@ -60,3 +60,18 @@ async def test_a_dropped_connection_is_retried(redis_url: str, redis: Redis, new
         assert new_conn_id != conn_id
     finally:
         await client.aclose()
+
+
+async def test_the_deadline_moves_on_with_the_replies(
+    quick: Redis, new_id: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch longer than the socket timeout is not cut off while its replies keep coming."""
+    monkeypatch.setattr(batch, "REPLIES_PER_DEADLINE", 1)
+    empty = new_id("empty")
+    waits = [("BLPOP", empty, 0.2)] * 3  # 0.6 s in all, 0.2 s each: under the 0.3 s timeout
+    assert [None, None, None] == await batch.execute(quick, waits)
+
+
+async def test_an_empty_batch_needs_no_connection(redis: Redis) -> None:
+    """Nothing to send: nothing is sent."""
+    assert [] == await batch.execute(redis, [])

@@ -97,6 +97,10 @@ class TestRefusals:
             (["--api-key", "k", "--jwt-public-key", "/no/such/file.pem"], {}, "cannot read"),
             (["--api-key", "k", "--jwt-public-key", "-----BEGIN PUBLIC KEY-----\nxx\n"], {}, "not a PEM"),
             ([], {"REDDOT_DEV": "maybe"}, "REDDOT_DEV"),
+            ([*KEYS, "--ping-interval-seconds", "inf"], {}, "finite"),
+            (KEYS, {"REDDOT_PING_TIMEOUT_SECONDS": "nan"}, "finite"),
+            ([*KEYS, "--ping-timeout-seconds", "0"], {}, "ping_timeout_seconds"),
+            ([*KEYS, "--ping-interval-seconds=-1"], {}, "ping_interval_seconds"),
         ],
     )
     def test_unusable_settings_raise(self, argv: list[str], env: dict[str, str], says: str) -> None:

@@ -17,7 +17,8 @@ def run(build: Callable[[str], ASGIApp], description: str) -> None:
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # The same loop and WebSocket settings as `reddot serve`: the comparison is of the code, not the knobs.
+    # The same loop and WebSocket settings as `reddot serve` (its ping interval and timeout too; the
+    # spread first ping is reddot's code, not a knob): the comparison is of the code, not the knobs.
     defaults = Config()
     uvicorn.run(build(args.redis_url), host="127.0.0.1", port=args.port, loop="uvloop",
                 ws_per_message_deflate=False, ws_ping_interval=defaults.ping_interval_seconds,
