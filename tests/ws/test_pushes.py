@@ -124,18 +124,24 @@ class TestDevices:
         assert (await watcher.until(lambda f: f.get("type") == "total"))["total"] == 1
 
 
+async def _crowded(service: httpx.AsyncClient, user: str) -> list[str]:
+    """300 unread conversations, each in 20 long-named conversation groups (~200 KB of JSON); their ids."""
+    messages = [{"id": f"m{i}", "from": f"s{i}-{user}", "to": user, "timestamp": 9} for i in range(300)]
+    assert (await service.post("/v1/messages", json={"messages": messages})).status_code == 200
+    convs = [f"c2c_s{i}-{user}" for i in range(300)]
+    for g in range(20):
+        body = {"name": f"{g:02d}" + "x" * 30, "conversations": convs}
+        assert (await service.post(f"/v1/users/{user}/conversation-groups", json=body)).status_code == 200
+    return convs
+
+
 class TestFrameSize:
     async def test_a_push_too_big_for_one_frame_is_split_under_64_kib(
         self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
     ) -> None:
         """A clean of 300 conversations in 20 long-named groups (~200 KB of JSON) reaches a 64 KiB client whole."""
         alice = new_id("alice")
-        messages = [{"id": f"m{i}", "from": f"s{i}-{alice}", "to": alice, "timestamp": 9} for i in range(300)]
-        assert (await service.post("/v1/messages", json={"messages": messages})).status_code == 200
-        convs = [f"c2c_s{i}-{alice}" for i in range(300)]
-        for g in range(20):
-            body = {"name": f"{g:02d}" + "x" * 30, "conversations": convs}
-            assert (await service.post(f"/v1/users/{alice}/conversation-groups", json=body)).status_code == 200
+        convs = await _crowded(service, alice)
         conn = await raw(alice, max_size=64 * 1024)  # websockets closes with 1009 on a bigger frame
         await conn.request("get_total")
         reply = await conn.request("clean", rid=2, conversation="")
@@ -150,12 +156,7 @@ class TestFrameSize:
         """get_conversations of 300 conversations in 20 long-named groups: a reply under 64 KiB with
         `more`, the rest as pushes at the same ver; together exactly the HTTP listing."""
         alice = new_id("alice")
-        messages = [{"id": f"m{i}", "from": f"s{i}-{alice}", "to": alice, "timestamp": 9} for i in range(300)]
-        assert (await service.post("/v1/messages", json={"messages": messages})).status_code == 200
-        convs = [f"c2c_s{i}-{alice}" for i in range(300)]
-        for g in range(20):
-            body = {"name": f"{g:02d}" + "x" * 30, "conversations": convs}
-            assert (await service.post(f"/v1/users/{alice}/conversation-groups", json=body)).status_code == 200
+        convs = await _crowded(service, alice)
         listed = (await service.get(f"/v1/users/{alice}/conversations", params={"unread_only": "false"})).json()
         conn = await raw(alice, max_size=64 * 1024)  # websockets closes with 1009 on a bigger frame
         reply = await conn.request("get_conversations", rid="a-long-request-id-" + "x" * 200, unread_only=False)
@@ -166,6 +167,7 @@ class TestFrameSize:
         assert {f["ver"] for f in conn.pushes("conversations")} == {reply["ver"]}
         assert len(pushed) == reply["more"] and not shown.keys() & pushed.keys()
         assert {c["id"]: c for c in listed["conversations"]} == shown | pushed
+        assert set(convs) == shown.keys() | pushed.keys()
 
     async def test_a_short_listing_is_one_reply_without_more(
         self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
