@@ -41,7 +41,7 @@ def parse_user(fields: dict[str, str]) -> UserState:
 def conversation_from_view(view: list[Any]) -> Conversation:
     """Decode one conversation view of an event: [id, unread, mentions, recv_opt, marks, read, groups]."""
     # Positional, trusting the types the Lua side writes (numbers, hex text, decimal text, text):
-    # a bulk clean's event carries 200 views, and each gateway decodes every one.
+    # a bulk clean's event carries 100 views, and each gateway decodes every one.
     cid, unread, mentions, recv_opt, marks, read, groups = view
     return Conversation(
         cid, unread, mentions, recv_opt, int(marks, 16), tuple(groups.split("\n")) if groups else (), int(read)
