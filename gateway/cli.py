@@ -20,7 +20,7 @@ from counters.embedded import EmbeddedValkey
 from .app import create_app
 from .close_codes import MAX_FRAME
 from .config import Config, ConfigError, add_arguments
-from .gc_tuning import quiet_gc
+from .gc_tuning import paced_gc, quiet_gc
 from .keepalive import SpreadPings
 from .load import cli as load_cli
 
@@ -73,7 +73,7 @@ def serve(config: Config) -> int:
             config = dataclasses.replace(config, redis_url=valkey.start())
             print(f"reddot: embedded Valkey at {config.redis_url}, data in {valkey.data_dir}", file=sys.stderr)
         on_started = functools.partial(announce, config=config) if config.dev else None
-        app = create_app(config)
+        app = create_app(config, components=[paced_gc])
         quiet_gc()
         server = AnnouncingServer(server_config(app, config), on_started)
         server.run()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+COLLECT_EVERY = 0.1  # seconds between paced collections: a young generation of ~1-2k objects, ~1-2 ms
 
 
 def quiet_gc() -> None:
@@ -16,3 +21,74 @@ def quiet_gc() -> None:
     """
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+class _Tracked:
+    """An object the collector tracks, made without a free list, so making one counts as an allocation."""
+
+
+def collect_as_if_due() -> None:
+    """Run the collection CPython runs when the young generation is due, letting CPython pick which.
+
+    That is the young generation; every `threshold1`-th time the middle one instead; and the whole heap
+    once `threshold2` middle ones have run and CPython's own rule (survivors since the last full
+    collection over a quarter of the heap) agrees, a rule Python code cannot see.
+    """
+    young, middle, old = gc.get_threshold()
+    if not gc.isenabled() or young == 0:
+        return
+    gc.set_threshold(1, middle, old)
+    try:
+        # Lists and tuples come from free lists that skip the count; the second of these finds it over 1.
+        _due = (_Tracked(), _Tracked())
+    finally:
+        gc.set_threshold(young, middle, old)
+
+
+class PacedCollector:
+    """Young collections on a clock; the older generations on the allocation schedule CPython keeps.
+
+    `gc.collect(0)` alone would starve them: it zeroes the allocation count that CPython's own trigger
+    waits for, so the middle and old generations, and the reference cycles that reach them, would never
+    be collected again.
+    """
+
+    def __init__(self) -> None:
+        self.allocated = 0  # net allocations since the last collection of the middle generation
+
+    def tick(self) -> None:
+        """Collect the young generation, or, once a middle collection's worth was allocated, as CPython would."""
+        young, middle, _ = gc.get_threshold()
+        if not gc.isenabled() or young == 0:
+            return
+        self.allocated += gc.get_count()[0]
+        if self.allocated > young * middle:
+            self.allocated = 0
+            collect_as_if_due()  # the middle count is past its threshold by now: the middle or the whole heap
+        else:
+            gc.collect(0)
+
+
+async def collect_on_a_clock(every: float = COLLECT_EVERY) -> None:
+    """Collect every `every` seconds, whatever the allocation count says.
+
+    CPython collects when allocations minus deallocations pass a count, and a deallocation of an old
+    object counts against a new one. So a steady stream of values replacing older ones (a connection's
+    new counts, a socket's new buffers) grows the young generation without raising the count. At
+    10,000 clients and 5,000 changes/s the pushing gateway collected 50,000-80,000 young objects at
+    once, a pause of 40-90 ms every few seconds.
+    """
+    collector = PacedCollector()
+    while True:
+        await asyncio.sleep(every)
+        collector.tick()
+
+
+@asynccontextmanager
+async def paced_gc(_app: object = None) -> AsyncIterator[None]:
+    """Collect on a clock for the duration of the block (an app component, or a load process's run)."""
+    task = asyncio.create_task(collect_on_a_clock())
+    try:
+        yield
+    finally:
+        task.cancel()

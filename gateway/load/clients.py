@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from ..gc_tuning import quiet_gc
+from ..gc_tuning import paced_gc, quiet_gc
 
 CONNECT_CONCURRENCY = 100  # handshakes in flight per process
 CONNECT_TIMEOUT = 60.0
@@ -133,14 +133,15 @@ async def _child(spec: Spec, commands: Connection, answers: Connection) -> None:
     # this process for hundreds of ms, and every frame waiting meanwhile counted as server latency.
     quiet_gc()
     answers.send(("ready", len(readers), failed))
-    # A thread reads the blocking pipe: the event loop never touches its file descriptor.
-    while (command := await asyncio.to_thread(commands.recv)) != "close":
-        if command == "frames":
-            answers.send(sum(s.frames for s in seens))
-        elif command == "report":
-            answers.send(seens)
-            for s in seens:
-                s.rises, s.latencies = [], []
+    async with paced_gc():
+        # A thread reads the blocking pipe: the event loop never touches its file descriptor.
+        while (command := await asyncio.to_thread(commands.recv)) != "close":
+            if command == "frames":
+                answers.send(sum(s.frames for s in seens))
+            elif command == "report":
+                answers.send(seens)
+                for s in seens:
+                    s.rises, s.latencies = [], []
     for task in readers:
         task.cancel()
     await asyncio.gather(*(ws.close() for ws in sockets if ws), return_exceptions=True)

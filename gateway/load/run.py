@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..gc_tuning import quiet_gc
+from ..gc_tuning import paced_gc, quiet_gc
 from .clients import ClientFleet, Seen
 from .drive import MAX_IN_FLIGHT, pace
 from .measure import Meter, Usage, usage
@@ -115,7 +115,8 @@ class Run:
             line = f"\r  {label} {elapsed:5.1f}s  {issued / max(elapsed, 1e-9):8.0f} ops/s"
             print(line, end="", file=sys.stderr, flush=True)
 
-        operations = await pace(rate, duration, emit, progress, in_flight)
+        async with paced_gc():
+            operations = await pace(rate, duration, emit, progress, in_flight)
         last, last_change = await asyncio.to_thread(self._drain, clients) if clients else (0, time.monotonic())
         end = meter.sample()
         meter.close()
