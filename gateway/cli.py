@@ -21,8 +21,8 @@ from .app import create_app
 from .close_codes import MAX_FRAME
 from .config import Config, ConfigError, add_arguments
 from .gc_tuning import paced_gc, quiet_gc
-from .keepalive import SpreadPings
 from .load import cli as load_cli
+from .ws_protocol import GatewayProtocol
 
 EXIT_CONFIG = 2  # as argparse does for a bad command line
 EXIT_STARTUP = 3  # as uvicorn does when the app cannot start
@@ -93,7 +93,7 @@ def server_config(app: ASGIApp, config: Config, **overrides: Any) -> uvicorn.Con
         "loop": "uvloop",
         "ws_per_message_deflate": False,  # halves memory per idle WebSocket (NOTES.md)
         "ws_max_size": MAX_FRAME,  # PROTOCOL.md §3: a bigger frame closes the socket with 1009
-        "ws": SpreadPings,
+        "ws": GatewayProtocol,
         "ws_ping_interval": config.ping_interval_seconds or None,
         "ws_ping_timeout": config.ping_timeout_seconds,
         "lifespan": "on",

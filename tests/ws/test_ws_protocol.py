@@ -1,0 +1,24 @@
+"""The protocol `reddot serve` runs lets go of the handshake once a connection is open."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Awaitable, Callable
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from ws_support import Raw
+
+
+async def test_open_connections_hold_no_handshake(
+    raw: Callable[..., Awaitable[Raw]], new_id: Callable[[str], str]
+) -> None:
+    conns = [await raw(new_id("hs")) for _ in range(3)]
+    protocols = [
+        o for o in gc.get_objects()
+        if isinstance(o, WebSocketsSansIOProtocol) and o.handshake_complete and not o.transport.is_closing()
+    ]  # fmt: skip
+    assert len(protocols) >= 3
+    assert not [p for p in protocols if hasattr(p, "request") or hasattr(p, "response")]
+    for conn in conns:  # and they still answer
+        reply = await conn.request("get_total")
+        assert reply["ok"] and reply["total"] == 0, reply
