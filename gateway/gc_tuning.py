@@ -30,19 +30,25 @@ class _Tracked:
 def collect_as_if_due() -> None:
     """Run the collection CPython runs when the young generation is due, letting CPython pick which.
 
-    That is the young generation; every `threshold1`-th time the middle one instead; and the whole heap
-    once `threshold2` middle ones have run and CPython's own rule (survivors since the last full
-    collection over a quarter of the heap) agrees, a rule Python code cannot see.
+    That is the young generation; the middle one once more than `threshold1` young ones ran since its
+    last; the whole heap once more than `threshold2` middle ones ran and CPython's own rule (survivors
+    since the last full collection over a quarter of the heap) agrees, a rule Python code cannot see.
+    For the microseconds the young threshold is 1, an allocation in another thread may start the
+    collection there instead: still one collection, in whichever thread allocates first.
     """
     young, middle, old = gc.get_threshold()
     if not gc.isenabled() or young == 0:
         return
     gc.set_threshold(1, middle, old)
     try:
-        # Lists and tuples come from free lists that skip the count; the second of these finds it over 1.
-        _due = (_Tracked(), _Tracked())
+        # Two live allocations take the count over 1 whatever it was, and the first of them to do so
+        # collects (which zeroes it): one collection. Not a tuple of them, whose own allocation counts
+        # too once a full collection has emptied the free lists.
+        first = _Tracked()
+        second = _Tracked()
     finally:
         gc.set_threshold(young, middle, old)
+    del first, second
 
 
 class PacedCollector:
@@ -50,7 +56,9 @@ class PacedCollector:
 
     `gc.collect(0)` alone would starve them: it zeroes the allocation count that CPython's own trigger
     waits for, so the middle and old generations, and the reference cycles that reach them, would never
-    be collected again.
+    be collected again. A burst of more than `threshold0` net allocations within one tick still starts
+    CPython's own collection, which by then is a middle one (each paced young collection counts
+    towards it).
     """
 
     def __init__(self) -> None:
@@ -92,3 +100,9 @@ async def paced_gc(_app: object = None) -> AsyncIterator[None]:
         yield
     finally:
         task.cancel()
+        try:
+            await task  # an error inside it surfaces here instead of being lost
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the block itself is being cancelled: pass that on

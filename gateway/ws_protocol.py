@@ -16,5 +16,6 @@ class GatewayProtocol(SpreadPings):
 
     def start_keepalive(self) -> None:
         """Called once the accept is written: from here on only frames go back and forth."""
-        del self.request, self.response
+        for name in ("request", "response"):  # pop, not del: a second call must not raise
+            vars(self).pop(name, None)
         super().start_keepalive()

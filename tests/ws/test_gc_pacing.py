@@ -41,7 +41,9 @@ def test_cpython_picks_the_generation(generations: list[int]) -> None:
     gc.set_threshold(1000, 3, 1000)
     for _ in range(5):
         collect_as_if_due()
-    assert generations == [0, 0, 0, 0, 1]  # the middle one once its count passes 3
+    # One collection per call, the middle one once its count passes 3. Another thread allocating in a
+    # call's window may collect instead of it, so the order is not asserted, only what ran.
+    assert (generations.count(0), generations.count(1)) == (4, 1), generations
     assert gc.get_threshold() == (1000, 3, 1000)
 
 
@@ -55,16 +57,21 @@ def test_nothing_runs_while_the_collector_is_disabled(generations: list[int]) ->
     assert generations == []
 
 
-def test_the_middle_generation_waits_for_a_middle_collections_worth_of_allocations(generations: list[int]) -> None:
+def test_the_middle_generation_waits_for_a_middle_collections_worth_of_allocations() -> None:
+    saved = gc.get_threshold()
     gc.set_threshold(1000, 5, 1000)
-    collector, kept = PacedCollector(), []
-    for _ in range(40):
-        kept.append([Node() for _ in range(300)])  # 300 net allocations a tick: under the young threshold
-        collector.tick()
-    middle = [i for i, generation in enumerate(generations) if generation == 1]
+    collector, kept, middles = PacedCollector(), [], []
+    try:
+        for tick in range(40):
+            kept.append([Node() for _ in range(300)])  # 300 net allocations a tick: under the young threshold
+            before = gc.get_stats()[1]["collections"]
+            collector.tick()
+            if gc.get_stats()[1]["collections"] > before:
+                middles.append(tick)
+    finally:
+        gc.set_threshold(*saved)
     # 5 × 1000 allocations take 17 ticks of 300; then the count starts again.
-    assert 14 <= middle[0] <= 18 and len(middle) == 2, generations
-    assert len(generations) == 40
+    assert len(middles) == 2 and 14 <= middles[0] <= 18, middles
 
 
 async def test_a_cycle_is_reclaimed_on_the_clock_while_the_count_stays_low(generations: list[int]) -> None:
