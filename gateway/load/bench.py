@@ -11,10 +11,11 @@ from typing import Any
 
 from redis import Redis
 
-from . import ingest_floor, server_lag
+from . import clean_floor, ingest_floor, server_lag
 from .drift import check
 from .drive import Population, Traffic, parse_mix, setup
 from .http import HttpPool
+from .measure import cpu_seconds
 from .peers import bare_forwarder, socketio_peer
 from .report import MB, percentiles
 from .run import Phase, Run
@@ -56,11 +57,13 @@ async def ingest(workdir: Path) -> dict[str, Any]:
         phase = await run.phase(200, INGEST_SECONDS, traffic.emit, "ingest", in_flight=8)
         await pool.close()
         share = phase.usage.redis_cpu / phase.seconds
-        say("ingest: the floor of this Valkey (HINCRBY + SPUBLISH per recipient)")
-        floor = await ingest_floor.measure(run.redis_url, INGEST_SECONDS / 2)
+        say("ingest: the floors of this Valkey (HINCRBY + SPUBLISH; the commands exact counting needs)")
+        floor = await ingest_floor.measure(run.redis_url, INGEST_SECONDS / 2, function="floor")
+        exact = await ingest_floor.measure(run.redis_url, INGEST_SECONDS / 2, function="exact")
         return {"messages_per_s": traffic.accepted / phase.seconds, "updates_per_s": traffic.updates / phase.seconds,
                 "valkey_cpu_share": share, "gateway_cpu_share": phase.usage.server_cpu / phase.seconds,
-                "updates_per_valkey_cpu_s": traffic.updates / phase.usage.redis_cpu, "floor": floor}  # fmt: skip
+                "updates_per_valkey_cpu_s": traffic.updates / phase.usage.redis_cpu, "floor": floor,
+                "exact_floor": exact}  # fmt: skip
     finally:
         run.close()
 
@@ -173,16 +176,18 @@ async def clean_all(workdir: Path) -> dict[str, Any]:
             redis.config_set("slowlog-log-slower-than", 1000)
             redis.config_set("slowlog-max-len", 1000)
             redis.slowlog_reset()
-            started = time.perf_counter()
+            cpu0, started = cpu_seconds(redis.info("cpu")), time.perf_counter()
             reply = await pool.request("POST", f"/v1/users/{uid}/clean", {"conversation": ""})
-            took = time.perf_counter() - started
+            took, cpu = time.perf_counter() - started, cpu_seconds(redis.info("cpu")) - cpu0
             entries = redis.slowlog_get(1000)
             redis.config_set("slowlog-log-slower-than", 10_000)
         await pool.close()
+        say("clean-all: the floor of this Valkey (the commands an exact clean needs)")
+        floor = await clean_floor.measure(run.redis_url, CLEAN_CONVERSATIONS)
         longest: dict[str, Any] = max(entries, key=lambda e: e["duration"], default={"duration": 0, "command": "-"})
         return {"conversations": CLEAN_CONVERSATIONS, "cleaned": reply["cleaned"], "latency_ms": took * 1000,
-                "longest_call_ms": longest["duration"] / 1000, "longest_command": str(longest["command"])[:80],
-                "calls": len(entries)}  # fmt: skip
+                "valkey_cpu_ms": cpu * 1000, "longest_call_ms": longest["duration"] / 1000,
+                "longest_command": str(longest["command"])[:80], "calls": len(entries), "floor": floor}  # fmt: skip
     finally:
         run.close()
 

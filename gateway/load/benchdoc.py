@@ -169,9 +169,7 @@ def write(r: dict[str, Any], docs: Path) -> None:
         + " (median "
         f"{fan['last_ms']:.0f} ms).",
         "",
-        f"Clean-all: one user with {clean['conversations']:,} unread conversations, `POST /v1/users/{{u}}/clean "
-        f'{{"conversation": ""}}`: {clean["latency_ms"]:.0f} ms; the longest single call in SLOWLOG took '
-        f"{clean['longest_call_ms']:.1f} ms (`{clean['longest_command'][:60]}…`).",
+        *_clean(clean),
         "",
         *_before_after(r, docs),
         "## Reproduce",
@@ -192,11 +190,11 @@ def _ms(value: float | None) -> str:
 
 
 def _floor(ing: dict[str, Any]) -> list[str]:
-    floor = ing.get("floor")
+    floor, exact = ing.get("floor"), ing.get("exact_floor")
     if not floor:
         return []
     ratio = ing["updates_per_valkey_cpu_s"] / floor["updates_per_valkey_cpu_s"]
-    return [
+    lines = [
         "The floor of this Valkey, in the same run (gateway/load/ingest_floor.py: per recipient one `HINCRBY` and "
         "one `SPUBLISH`, no position set, no dedup, no settings, batched and pipelined like the fan-out, same AOF): "
         f"{floor['updates_per_valkey_cpu_s']:,.0f} updates per Valkey CPU-second ({floor['updates_per_s']:,.0f}/s "
@@ -205,6 +203,40 @@ def _floor(ing: dict[str, Any]) -> list[str]:
         f"need {1e6 / 80_000:.1f} µs per update; reddot spends {1e6 / ing['updates_per_valkey_cpu_s']:.1f} µs, "
         f"the floor {1e6 / floor['updates_per_valkey_cpu_s']:.1f} µs.",
     ]
+    if exact:
+        lines += [
+            "",
+            "The floor of exact counting on this data model, same run and driver (`exact`: per recipient the "
+            "`HMGET` of its fields, the `ZADD NX` of the position, the `HSET` of count, total and version and the "
+            "`SPUBLISH` of the new values; no rules, no tombstone, no cap): "
+            f"{exact['updates_per_valkey_cpu_s']:,.0f} updates per Valkey CPU-second, "
+            f"{1e6 / exact['updates_per_valkey_cpu_s']:.1f} µs per update. reddot runs at "
+            f"**{ing['updates_per_valkey_cpu_s'] / exact['updates_per_valkey_cpu_s']:.2f}×** it. 80,000 updates/s "
+            f"needs {1e6 / 80_000:.1f} µs per update, and those four commands alone take "
+            f"{1e6 / exact['updates_per_valkey_cpu_s']:.1f} µs.",
+        ]
+    return lines
+
+
+def _clean(clean: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Clean-all: one user with {clean['conversations']:,} unread conversations, `POST /v1/users/{{u}}/clean "
+        f'{{"conversation": ""}}`: {clean["latency_ms"]:.0f} ms'
+        + (f" (Valkey CPU {clean['valkey_cpu_ms']:.0f} ms)" if "valkey_cpu_ms" in clean else "")
+        + f"; the longest single call in SLOWLOG took {clean['longest_call_ms']:.1f} ms "
+        f"(`{clean['longest_command'][:60]}…`).",
+    ]
+    floor = clean.get("floor")
+    if floor:
+        lines += [
+            "",
+            "The floor of a clean-all on this data model, same run (gateway/load/clean_floor.py: per slice of "
+            "conversations one `HMGET` of the counts, a `ZRANGE` per conversation for its top position, one `DEL`, "
+            "`HSET` and `HDEL`, one event; no rules, the conversations handed over rather than listed, pipelined "
+            f"from one Python client): {floor['latency_ms']:.0f} ms (Valkey CPU {floor['valkey_cpu_ms']:.0f} ms) "
+            f"for {floor['cleaned']:,} conversations.",
+        ]
+    return lines
 
 
 def _before_after(r: dict[str, Any], docs: Path) -> list[str]:

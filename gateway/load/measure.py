@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 from redis import Redis
@@ -19,6 +21,11 @@ class Sample:
     redis_cpu: float
     redis_memory: int  # used_memory
     redis_rss: int
+
+
+def cpu_seconds(info: Mapping[str, Any]) -> float:
+    """CPU seconds (user + system) the Redis server has used, from its INFO cpu section."""
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 class Meter:
@@ -40,7 +47,7 @@ class Meter:
             at=time.monotonic(),
             cpu=cpu,
             rss=rss,
-            redis_cpu=float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
+            redis_cpu=cpu_seconds(info),
             redis_memory=int(info["used_memory"]),
             redis_rss=int(info["used_memory_rss"]),
         )
