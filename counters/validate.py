@@ -89,7 +89,7 @@ def mark(value: object, what: str = "mark", allow_zero: bool = False) -> int:
 
 def group_type(value: object) -> str:
     """A group chat type of PROTOCOL.md §1."""
-    if value not in GROUP_TYPES:
+    if not isinstance(value, str) or value not in GROUP_TYPES:  # a list or dict is not even hashable
         raise InvalidArgument(f"type must be one of {', '.join(sorted(GROUP_TYPES))}")
     return str(value)
 

@@ -213,8 +213,9 @@ def parse_filter_query(query: Mapping[str, str]) -> Filter | None:
 
 
 def _query_int(text: str, what: str) -> int:
-    if not text.isascii() or not text.isdigit():
-        raise InvalidArgument(f"{what} must be a non-negative decimal integer")
+    # 20 digits hold every valid value (marks are 64-bit); int() of 4,301 or more raises ValueError.
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
+        raise InvalidArgument(f"{what} must be a non-negative decimal integer of at most 20 digits")
     return int(text)
 
 

@@ -63,6 +63,15 @@ class TestErrorShape:
         expected = (400, "invalid_argument")
         assert expected == error(response)
 
+    @pytest.mark.parametrize(("key", "digits"), [("mark", 21), ("mark", 4301), ("type", 5000)])
+    async def test_query_integers_past_20_digits_are_invalid(
+        self, http: httpx.AsyncClient, key: str, digits: int
+    ) -> None:
+        """No valid filter value has more than 20 digits; 4,301 or more would make int() itself raise."""
+        response = await http.get(f"/v1/users/alice/unread?{key}={'1' * digits}", headers=SERVICE)
+        expected = (400, "invalid_argument")
+        assert expected == error(response)
+
     async def test_segment_encoding_does_not_matter(self, http: httpx.AsyncClient) -> None:
         """Needlessly percent-encoded path characters route like the plain ones."""
         response = await http.get("/v1/%75sers/alice/unread", headers=SERVICE)

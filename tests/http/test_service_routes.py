@@ -190,6 +190,16 @@ class TestGroupChats:
         expected = {"id": g, "type": "Public", "members": 0}
         assert (expected, expected) == (first, again)
 
+    @pytest.mark.parametrize("kind", [[], {}, ["Work"], 1, None, "work"])
+    async def test_a_type_that_is_not_one_of_the_names_is_invalid(
+        self, http: httpx.AsyncClient, users: Any, kind: Any
+    ) -> None:
+        """A list or an object (not even hashable) is 400 like any unknown type, and no group appears."""
+        (g,) = users("g")
+        response = await http.put(f"/v1/groups/{g}", json={"type": kind}, headers=SERVICE)
+        expected = ((400, "invalid_argument"), 404)
+        assert expected == (error(response), (await http.get(f"/v1/groups/{g}", headers=SERVICE)).status_code)
+
     async def test_type_never_changes(self, http: httpx.AsyncClient, users: Any) -> None:
         """PUT with another type is 409 conflict."""
         (g,) = users("g")
