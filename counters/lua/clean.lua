@@ -96,7 +96,7 @@ redis.register_function('clean', function(keys, args)
   if #views == 0 then
     return {0, num(redis.call('HGET', ukey, 'v'))}
   end
-  call_in_slices('DEL', nil, zsets)
+  call_in_slices('UNLINK', nil, zsets)  -- Redis 7 frees with DEL inside the call: 100 × 10,000 positions took 0.3 s
   call_in_slices('HSET', ukey, set)
   call_in_slices('HDEL', ukey, drop)
   local total = delta > 0 and redis.call('HINCRBY', ukey, 't', -delta) or num(redis.call('HGET', ukey, 't'))

@@ -13,7 +13,7 @@ redis.register_function('group_delete', function(keys, args)
   for _, conv in ipairs(convs) do
     edit_names(ukey, conv, name, nil)
   end
-  redis.call('DEL', skey)
+  redis.call('UNLINK', skey)
   redis.call('HDEL', ukey, 'G:' .. name)
   redis.call('HINCRBY', ukey, 'gc', -1)
   return commit(ukey, args[1], convs)
