@@ -50,12 +50,14 @@ def conversation_from_view(view: list[Any]) -> Conversation:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One change event of a user: new ver, new total, the changed conversations, publish time."""
+    """One change event of a user: new ver, new total, the changed conversations, publish time, and the
+    new size of each conversation group that changed (None: deleted)."""
 
     ver: int
     total: int
     published_ms: int
     conversations: tuple[Conversation, ...]
+    groups: dict[str, int | None] | None = None
 
 
 def parse_event(payload: bytes | str) -> Event:
@@ -63,4 +65,6 @@ def parse_event(payload: bytes | str) -> Event:
     data = orjson.loads(payload)
     views = data["c"] if isinstance(data["c"], list) else []  # cjson encodes an empty list as {}
     # Positional and map(): this runs once per event per gateway, on the push path.
-    return Event(int(data["v"]), int(data["t"]), int(data["ms"]), tuple(map(conversation_from_view, views)))
+    return Event(
+        int(data["v"]), int(data["t"]), int(data["ms"]), tuple(map(conversation_from_view, views)), data.get("G")
+    )

@@ -194,6 +194,11 @@ class Hub:
                 state.conversations.pop(conv.id, None)
             else:
                 state.conversations[conv.id] = conv
+        for name, size in (event.groups or {}).items():
+            if size is None:
+                state.groups.pop(name, None)
+            else:
+                state.groups[name] = size
         ids = [c.id for c in event.conversations]
         for listener in list(user.listeners):
             listener.changed(old_total != event.total, ids, event.published_ms)

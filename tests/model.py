@@ -42,11 +42,13 @@ _CONV = re.compile(r"(?:c2c|group)_[A-Za-z0-9_.@#\-]{1,64}")
 
 
 class Change(NamedTuple):
-    """One change event as the rules define it: new ver, new total, changed conversations by id."""
+    """One change event as the rules define it: new ver, new total, changed conversations by id, and
+    the new size of each conversation group that changed (None: deleted)."""
 
     ver: int
     total: int
     conversations: dict[str, Conversation]
+    groups: dict[str, int | None]
 
 
 def canonical(conv: Conversation) -> Conversation:
@@ -62,7 +64,7 @@ def canonical_state(state: UserState) -> UserState:
 
 def change_of(event: Event) -> Change:
     """A published event as a `Change` (publish time dropped, group lists sorted)."""
-    return Change(event.ver, event.total, {c.id: canonical(c) for c in event.conversations})
+    return Change(event.ver, event.total, {c.id: canonical(c) for c in event.conversations}, event.groups or {})
 
 
 @dataclass
@@ -119,10 +121,11 @@ class User:
             read=c.read,
         )
 
-    def commit(self, cids: Iterable[str]) -> int:
-        """Record one state change: ver + 1 and one event with the changed conversations."""
+    def commit(self, cids: Iterable[str], groups: Iterable[str] = ()) -> int:
+        """Record one state change: ver + 1 and one event with the changed conversations and groups."""
         self.ver += 1
-        self.changes.append(Change(self.ver, self.total, {cid: self.view(cid) for cid in cids}))
+        sizes = {name: len(self.groups[name]) if name in self.groups else None for name in groups}
+        self.changes.append(Change(self.ver, self.total, {cid: self.view(cid) for cid in cids}, sizes))
         return self.ver
 
 
@@ -252,7 +255,7 @@ class Model:
         if len(user.groups) >= self.limits.groups_per_user:
             raise ResourceExhausted("too many conversation groups")
         user.groups[name] = set(cids)
-        return user.commit(cids)
+        return user.commit(cids, [name])
 
     def delete_conversation_group(self, uid: str, name: str) -> int:
         _user_id(uid)
@@ -261,7 +264,7 @@ class Model:
         if name not in user.groups:
             raise NotFound(f"{name!r} does not exist")
         cids = user.groups.pop(name)
-        return user.commit(cids)
+        return user.commit(cids, [name])
 
     def rename_conversation_group(self, uid: str, name: str, new_name: str) -> int:
         _user_id(uid)
@@ -273,7 +276,7 @@ class Model:
         if new_name in user.groups:  # taken, or the same name
             raise Conflict(f"{new_name!r} exists")
         user.groups[new_name] = user.groups.pop(name)
-        return user.commit(user.groups[new_name])
+        return user.commit(user.groups[new_name], [name, new_name])
 
     def edit_conversation_group(self, uid: str, name: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> int:
         """One atomic change: the group becomes (old − remove) ∪ add."""
@@ -291,7 +294,7 @@ class Model:
         if new == old:
             return user.ver
         user.groups[name] = new
-        return user.commit(sorted(old ^ new))
+        return user.commit(sorted(old ^ new), [name])
 
     # --- reads ---------------------------------------------------------------------
 

@@ -64,22 +64,28 @@ local function view(ukey, conv)
   return view_json(conv, f[1] or '0', f[2] or '0', f[3] or '0', f[4] or '0', f[5] or '0', f[6])
 end
 
--- Publish one event: the new version, the total and publish time (both as text, the time
--- defaulting to now) and the views (view_json) of the changed conversations.
-local function publish(channel, ver, total, ms, views)
-  redis.call('SPUBLISH', channel, '{"v":' .. str(ver) .. ',"t":' .. total .. ',"ms":' .. (ms or str(now_ms()))
-    .. ',"c":[' .. table.concat(views, ',') .. ']}')
+-- One event as text: the new version, the total, the publish time and the views (view_json, joined);
+-- `groups`, when given, is the new size of every conversation group that changed (cjson.null: deleted).
+local function event_json(ver, total, ms, views, groups)
+  return '{"v":' .. ver .. ',"t":' .. total .. ',"ms":' .. ms .. ',"c":[' .. views .. ']'
+    .. (groups and ',"G":' .. cjson.encode(groups) or '') .. '}'
+end
+
+-- Publish one event: the new version (a number), the total and publish time (both as text, the time
+-- defaulting to now), the views (view_json) of the changed conversations, the changed group sizes.
+local function publish(channel, ver, total, ms, views, groups)
+  redis.call('SPUBLISH', channel, event_json(str(ver), total, ms or str(now_ms()), table.concat(views, ','), groups))
 end
 
 -- Bump the user's version and publish one event with the new absolute values.
-local function commit(ukey, channel, convs, ms)
+local function commit(ukey, channel, convs, ms, groups)
   local ver = redis.call('HINCRBY', ukey, 'v', 1)
   local total = redis.call('HGET', ukey, 't') or '0'
   local views = {}
   for i, conv in ipairs(convs) do
     views[i] = view(ukey, conv)
   end
-  publish(channel, ver, total, ms, views)
+  publish(channel, ver, total, ms, views, groups)
   return ver
 end
 

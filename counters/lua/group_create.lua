@@ -6,7 +6,7 @@
 -- ARGV[3]    most groups per user
 -- ARGV[4..]  conversation ids (distinct, at most the per-group limit: checked in Python)
 -- Returns ver, or CONFLICT if the name exists, EXHAUSTED at the group limit.
--- Publishes one event with the conversations put in the group.
+-- Publishes one event with the conversations put in the group and the group's size.
 redis.register_function('group_create', function(keys, args)
   local ukey, skey, name = keys[1], keys[2], args[2]
   if redis.call('HEXISTS', ukey, 'G:' .. name) == 1 then
@@ -23,5 +23,5 @@ redis.register_function('group_create', function(keys, args)
   end
   redis.call('HSET', ukey, 'G:' .. name, #convs)
   redis.call('HINCRBY', ukey, 'gc', 1)
-  return commit(ukey, args[1], convs)
+  return commit(ukey, args[1], convs, nil, {[name] = #convs})
 end)

@@ -7,7 +7,8 @@
 -- ARGV[4]    how many conversations to add (n)
 -- ARGV[5 .. 4+n]  conversations to add; the rest: conversations to remove (distinct: checked in Python)
 -- Returns ver, or NOT_FOUND, or EXHAUSTED if the result would pass the per-group limit (nothing changes).
--- Publishes one event with the conversations that joined or left (none: no version bump).
+-- Publishes one event with the conversations that joined or left and the group's new size (none
+-- joined or left: no event, no version bump).
 redis.register_function('group_edit', function(keys, args)
   local ukey, skey, name = keys[1], keys[2], args[2]
   local size = redis.call('HGET', ukey, 'G:' .. name)
@@ -42,6 +43,7 @@ redis.register_function('group_edit', function(keys, args)
     edit_names(ukey, conv, name, nil)
     joined[#joined + 1] = conv
   end
-  redis.call('HSET', ukey, 'G:' .. name, redis.call('SCARD', skey))
-  return commit(ukey, args[1], joined)
+  local new_size = redis.call('SCARD', skey)
+  redis.call('HSET', ukey, 'G:' .. name, new_size)
+  return commit(ukey, args[1], joined, nil, {[name] = new_size})
 end)

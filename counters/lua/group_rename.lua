@@ -6,7 +6,8 @@
 -- ARGV[2]    old name
 -- ARGV[3]    new name (differs from the old one: checked in Python)
 -- Returns ver, or NOT_FOUND (old name), CONFLICT (new name taken).
--- Publishes one event with the group's conversations (their group lists changed).
+-- Publishes one event with the group's conversations (their group lists changed) and both names
+-- (the old one as deleted).
 redis.register_function('group_rename', function(keys, args)
   local ukey, old_key, new_key, old, new = keys[1], keys[2], keys[3], args[2], args[3]
   local size = redis.call('HGET', ukey, 'G:' .. old)
@@ -25,5 +26,5 @@ redis.register_function('group_rename', function(keys, args)
   end
   redis.call('HDEL', ukey, 'G:' .. old)
   redis.call('HSET', ukey, 'G:' .. new, size)
-  return commit(ukey, args[1], convs)
+  return commit(ukey, args[1], convs, nil, {[old] = cjson.null, [new] = tonumber(size)})
 end)

@@ -65,26 +65,29 @@ class TestWrites:
         assert (reply["cleaned"], reply["ver"]) == (2, 4)
 
     async def test_settings_and_groups_round_trip(self, raw: Open, new_id: NewId) -> None:
-        """recv_opt, marks and every conversation-group op answer with a growing ver."""
+        """recv_opt, marks and every conversation-group op answer with a growing ver; the group names
+        read back on the same connection follow every create, rename and delete."""
         alice, bob = new_id("alice"), new_id("bob")
         conv = f"c2c_{bob}"
         conn = await raw(alice)
         steps = [
-            ("set_recv_opt", {"conversations": [conv], "recv_opt": 2}),
-            ("mark", {"conversations": [conv], "mark": 1 | 1 << 40, "enable": True}),
-            ("create_conversation_group", {"name": "work", "conversations": []}),
-            ("add_to_conversation_group", {"name": "work", "conversations": [conv]}),
-            ("rename_conversation_group", {"name": "work", "new_name": "job"}),
-            ("remove_from_conversation_group", {"name": "job", "conversations": [conv]}),
-            ("delete_conversation_group", {"name": "job"}),
+            ("set_recv_opt", {"conversations": [conv], "recv_opt": 2}, []),
+            ("mark", {"conversations": [conv], "mark": 1 | 1 << 40, "enable": True}, []),
+            ("create_conversation_group", {"name": "work", "conversations": []}, ["work"]),
+            ("create_conversation_group", {"name": "home", "conversations": [conv]}, ["home", "work"]),
+            ("add_to_conversation_group", {"name": "work", "conversations": [conv]}, ["home", "work"]),
+            ("rename_conversation_group", {"name": "work", "new_name": "job"}, ["home", "job"]),
+            ("remove_from_conversation_group", {"name": "job", "conversations": [conv]}, ["home", "job"]),
+            ("delete_conversation_group", {"name": "job"}, ["home"]),
         ]
-        vers = []
-        for rid, (op, args) in enumerate(steps):
+        vers, names = [], []
+        for rid, (op, args, _) in enumerate(steps):
             reply = await conn.request(op, rid=rid, **args)
             assert reply["ok"], reply
             vers.append(reply["ver"])
+            names.append((await conn.request("get_conversation_groups", rid=f"g{rid}"))["groups"])
         assert list(range(1, len(steps) + 1)) == vers
-        assert (await conn.request("get_conversation_groups", rid="g"))["groups"] == []
+        assert [expected for _, _, expected in steps] == names
 
     async def test_refresh_with_another_users_token_is_refused(self, raw: Open, new_id: NewId) -> None:
         """refresh keeps the user: a token of someone else is permission_denied."""
