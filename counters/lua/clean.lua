@@ -29,16 +29,16 @@ local function trim(ukey, pkey, akey, conv, upto, target, ment, overflow, folded
 end
 
 -- The hash writes for a conversation that lost messages: new counts, or their fields dropped at zero.
-local function settle(set, drop, conv, unread, ment, unmentioned)
+local function settle(set, drop, n_field, m_field, unread, ment, unmentioned)
   if unread > 0 then
-    set[#set + 1], set[#set + 2] = 'n:' .. conv, unread
+    set[#set + 1], set[#set + 2] = n_field, unread
   else
-    drop[#drop + 1] = 'n:' .. conv
+    drop[#drop + 1] = n_field
   end
   if ment > 0 and unmentioned > 0 then
-    set[#set + 1], set[#set + 2] = 'm:' .. conv, ment
+    set[#set + 1], set[#set + 2] = m_field, ment
   elseif unmentioned > 0 then
-    drop[#drop + 1] = 'm:' .. conv
+    drop[#drop + 1] = m_field
   end
 end
 
@@ -59,11 +59,12 @@ redis.register_function('clean', function(keys, args)
       num(got[at + 4]), num(got[at + 5])
     -- The highest unread position, folded ones included (nil: nothing unread).
     local top = unread > 0 and not seen[conv] and top_position(pkey, got[at + 6]) or nil
-    local upto = args[2 * i + 1]
+    local upto, target = args[2 * i + 1], nil
     if upto == '0' then
-      upto = top and str(top) or '0'
+      upto, target = top and str(top) or '0', top or 0
+    else
+      target = tonumber(upto)
     end
-    local target = tonumber(upto)
     if target > read and not seen[conv] then  -- the values read above are stale for a repeated id
       seen[conv] = true
       local removed, unmentioned = 0, 0
@@ -81,9 +82,9 @@ redis.register_function('clean', function(keys, args)
           drop)
       end
       unread, ment = unread - removed, ment - unmentioned
-      set[#set + 1], set[#set + 2] = 'r:' .. conv, upto
+      set[#set + 1], set[#set + 2] = wanted[at + 1], upto  -- the field names HMGET read: 'r:', 'n:', 'm:'
       if removed > 0 then
-        settle(set, drop, conv, unread, ment, unmentioned)
+        settle(set, drop, wanted[at + 2], wanted[at + 3], unread, ment, unmentioned)
       end
       if opt == 0 then
         delta = delta + removed

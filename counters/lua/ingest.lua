@@ -48,14 +48,16 @@ redis.register_function('ingest', function(keys, args)
       -- One write for the counts, the total and the version (commit() would re-read them all).
       -- Numbers go to Redis as text made once: a Lua number argument is formatted as a double (printf).
       local unread_t, ment_t, total_t = text(unread), text(ment), text(total)
+      local ver_t = str(ver)
       if mentioned then
-        redis.call('HSET', ukey, n, unread_t, m, ment_t, 't', total_t, 'v', str(ver))
+        redis.call('HSET', ukey, n, unread_t, m, ment_t, 't', total_t, 'v', ver_t)
       else
-        redis.call('HSET', ukey, n, unread_t, 't', total_t, 'v', str(ver))
+        redis.call('HSET', ukey, n, unread_t, 't', total_t, 'v', ver_t)
       end
       ms = ms or str(now_ms())
-      local event = view_json(conv, unread_t, ment_t, f[1] or '0', f[9] or '0', f[2] or '0', f[10])
-      publish(args[4 + 2 * i], ver, total_t, ms, {event})
+      -- One event string built straight from the texts above (publish() would format ver again).
+      local view = view_json(conv, unread_t, ment_t, f[1] or '0', f[9] or '0', f[2] or '0', f[10])
+      redis.call('SPUBLISH', args[4 + 2 * i], event_json(ver_t, total_t, ms, view))
       counted = counted + 1
     end
   end
