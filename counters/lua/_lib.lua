@@ -57,38 +57,6 @@ local function view_json(conv, unread, ment, opt, marks, read, groups)
     .. (groups and groups ~= '' and cjson.encode(groups) or '""') .. ']'
 end
 
--- The absolute values of one conversation, read from the hash (the counts are stored as text).
-local function view(ukey, conv)
-  local f = redis.call('HMGET', ukey, 'n:' .. conv, 'm:' .. conv, 'o:' .. conv,
-    'k:' .. conv, 'r:' .. conv, 'g:' .. conv)
-  return view_json(conv, f[1] or '0', f[2] or '0', f[3] or '0', f[4] or '0', f[5] or '0', f[6])
-end
-
--- One event as text: the new version, the total, the publish time and the views (view_json, joined);
--- `groups`, when given, is the new size of every conversation group that changed (cjson.null: deleted).
-local function event_json(ver, total, ms, views, groups)
-  return '{"v":' .. ver .. ',"t":' .. total .. ',"ms":' .. ms .. ',"c":[' .. views .. ']'
-    .. (groups and ',"G":' .. cjson.encode(groups) or '') .. '}'
-end
-
--- Publish one event: the new version (a number), the total and publish time (both as text, the time
--- defaulting to now), the views (view_json) of the changed conversations, the changed group sizes.
-local function publish(channel, ver, total, ms, views, groups)
-  redis.call('SPUBLISH', channel, event_json(str(ver), total, ms or str(now_ms()), table.concat(views, ','), groups))
-end
-
--- Bump the user's version and publish one event with the new absolute values.
-local function commit(ukey, channel, convs, ms, groups)
-  local ver = redis.call('HINCRBY', ukey, 'v', 1)
-  local total = redis.call('HGET', ukey, 't') or '0'
-  local views = {}
-  for i, conv in ipairs(convs) do
-    views[i] = view(ukey, conv)
-  end
-  publish(channel, ver, total, ms, views, groups)
-  return ver
-end
-
 -- Run one command over a long argument list in slices of 1000 (even, so field-value pairs stay
 -- whole): unpack() is bounded by Lua's C stack. `key`, when given, leads every slice. Returns the
 -- slices' array replies joined in order (HMGET's values line up with `list`).
@@ -111,33 +79,83 @@ local function call_in_slices(command, key, list)
   return joined
 end
 
--- Conversation-group lists are names joined by "\n" (names never hold control characters).
-local function split_names(s)
-  local names = {}
-  if s and s ~= '' then
-    for name in string.gmatch(s, '[^\n]+') do
-      names[#names + 1] = name
+local VIEW_FIELDS = {'n:', 'm:', 'o:', 'k:', 'r:', 'g:'}
+
+-- The absolute values of many conversations, read from the hash with one HMGET (in slices): a
+-- conversation-group function changes up to 1000 at once, and a read each cost ~10 µs of Redis.
+local function views_of(ukey, convs)
+  local fields, width = {}, #VIEW_FIELDS
+  for i, conv in ipairs(convs) do
+    for j = 1, width do
+      fields[(i - 1) * width + j] = VIEW_FIELDS[j] .. conv
     end
   end
-  return names
+  local f, views = call_in_slices('HMGET', ukey, fields), {}
+  for i, conv in ipairs(convs) do
+    local at = (i - 1) * width
+    views[i] = view_json(conv, f[at + 1] or '0', f[at + 2] or '0', f[at + 3] or '0', f[at + 4] or '0',
+      f[at + 5] or '0', f[at + 6])
+  end
+  return views
 end
 
-local function edit_names(ukey, conv, drop, add)
-  local field = 'g:' .. conv
-  local kept = {}
-  for _, name in ipairs(split_names(redis.call('HGET', ukey, field))) do
-    if name ~= drop and name ~= add then
-      kept[#kept + 1] = name
+-- One event as text: the new version, the total, the publish time and the views (view_json, joined);
+-- `groups`, when given, is the new size of every conversation group that changed (cjson.null: deleted).
+local function event_json(ver, total, ms, views, groups)
+  return '{"v":' .. ver .. ',"t":' .. total .. ',"ms":' .. ms .. ',"c":[' .. views .. ']'
+    .. (groups and ',"G":' .. cjson.encode(groups) or '') .. '}'
+end
+
+-- Publish one event: the new version (a number), the total and publish time (both as text, the time
+-- defaulting to now), the views (view_json) of the changed conversations, the changed group sizes.
+local function publish(channel, ver, total, ms, views, groups)
+  redis.call('SPUBLISH', channel, event_json(str(ver), total, ms or str(now_ms()), table.concat(views, ','), groups))
+end
+
+-- Bump the user's version and publish one event with the new absolute values.
+local function commit(ukey, channel, convs, ms, groups)
+  local ver = redis.call('HINCRBY', ukey, 'v', 1)
+  local total = redis.call('HGET', ukey, 't') or '0'
+  publish(channel, ver, total, ms, views_of(ukey, convs), groups)
+  return ver
+end
+
+-- Conversation-group lists are names joined by "\n" (names never hold control characters). Edits
+-- work on the list framed as "\n" .. list .. "\n" with plain finds: splitting it with a pattern
+-- cost a quarter of a 1000-conversation rename.
+local function without(framed, name)
+  local at = string.find(framed, '\n' .. name .. '\n', 1, true)
+  if not at then
+    return framed
+  end
+  return string.sub(framed, 1, at) .. string.sub(framed, at + #name + 2)
+end
+
+-- Edit the group lists of many conversations at once: `drop` leaves each list and `add` joins it at
+-- the end (one HMGET, HSET and HDEL for all of them, in slices, rather than two calls each).
+local function edit_names(ukey, convs, drop, add)
+  local fields, set, gone = {}, {}, {}
+  for i, conv in ipairs(convs) do
+    fields[i] = 'g:' .. conv
+  end
+  local lists = call_in_slices('HMGET', ukey, fields)
+  for i, field in ipairs(fields) do
+    local list = lists[i]
+    local framed = list and list ~= '' and '\n' .. list .. '\n' or '\n'
+    if drop then
+      framed = without(framed, drop)
+    end
+    if add then
+      framed = without(framed, add) .. add .. '\n'
+    end
+    if #framed > 1 then
+      set[#set + 1], set[#set + 2] = field, string.sub(framed, 2, -2)
+    else
+      gone[#gone + 1] = field
     end
   end
-  if add then
-    kept[#kept + 1] = add
-  end
-  if #kept > 0 then
-    redis.call('HSET', ukey, field, table.concat(kept, '\n'))
-  else
-    redis.call('HDEL', ukey, field)
-  end
+  call_in_slices('HSET', ukey, set)
+  call_in_slices('HDEL', ukey, gone)
 end
 
 -- Status codes the Python side maps to exceptions (counters/errors.py).

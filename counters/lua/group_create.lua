@@ -15,12 +15,9 @@ redis.register_function('group_create', function(keys, args)
   if num(redis.call('HGET', ukey, 'gc')) >= tonumber(args[3]) then
     return EXHAUSTED
   end
-  local convs = {}
-  for i = 4, #args do
-    convs[#convs + 1] = args[i]
-    redis.call('SADD', skey, args[i])
-    edit_names(ukey, args[i], nil, name)
-  end
+  local convs = {unpack(args, 4)}  -- at most the per-group limit (1000), within unpack's bounds
+  call_in_slices('SADD', skey, convs)
+  edit_names(ukey, convs, nil, name)
   redis.call('HSET', ukey, 'G:' .. name, #convs)
   redis.call('HINCRBY', ukey, 'gc', 1)
   return commit(ukey, args[1], convs, nil, {[name] = #convs})

@@ -11,9 +11,7 @@ redis.register_function('group_delete', function(keys, args)
     return NOT_FOUND
   end
   local convs = redis.call('SMEMBERS', skey)
-  for _, conv in ipairs(convs) do
-    edit_names(ukey, conv, name, nil)
-  end
+  edit_names(ukey, convs, name, nil)
   redis.call('UNLINK', skey)
   redis.call('HDEL', ukey, 'G:' .. name)
   redis.call('HINCRBY', ukey, 'gc', -1)

@@ -18,9 +18,7 @@ redis.register_function('group_rename', function(keys, args)
     return CONFLICT
   end
   local convs = redis.call('SMEMBERS', old_key)
-  for _, conv in ipairs(convs) do
-    edit_names(ukey, conv, old, new)
-  end
+  edit_names(ukey, convs, old, new)
   if #convs > 0 then
     redis.call('RENAME', old_key, new_key)
   end
