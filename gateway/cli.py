@@ -22,6 +22,7 @@ from .close_codes import MAX_FRAME
 from .config import Config, ConfigError, add_arguments
 from .gc_tuning import paced_gc, quiet_gc
 from .load import cli as load_cli
+from .log_redaction import redact_tokens
 from .ws_protocol import GatewayProtocol
 
 EXIT_CONFIG = 2  # as argparse does for a bad command line
@@ -100,6 +101,7 @@ def server_config(app: ASGIApp, config: Config, **overrides: Any) -> uvicorn.Con
         "log_level": "info",
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }
+    redact_tokens()  # the access log stays on, but user tokens in `?token=` must not land in it
     return uvicorn.Config(app, **(options | overrides))
 
 

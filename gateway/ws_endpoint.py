@@ -67,11 +67,11 @@ class DirectWebSocket:
 async def websocket_endpoint(ws: WebSocket) -> None:
     """Authenticate, admit, then serve one connection."""
     config, registry = ws.app.state.config, ws.app.state.ws_registry
+    await ws.accept()  # refusals below are close codes (PROTOCOL.md §3), which need an open socket
     if not origin_allowed(_header(ws, b"origin"), _header(ws, b"host"), config.allowed_origins):
-        await ws.close(FORBIDDEN)  # before accept: the browser sees a refused upgrade
         m.CLOSES.labels(str(FORBIDDEN)).inc()
+        await ws.close(FORBIDDEN)  # straight after the accept: a foreign page never gets a data frame
         return
-    await ws.accept()
     token = _query_token(ws) or _bearer(_header(ws, b"authorization"))
     try:
         principal = verify_user_token(config, token or "")

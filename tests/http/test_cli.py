@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from processes import DEADLINE, Gateway
-from support import JWT_SECRET, SERVICE, SERVICE_KEY
+from support import JWT_SECRET, SERVICE, SERVICE_KEY, token
+from websockets.asyncio.client import connect
 
 pytestmark = pytest.mark.anyio  # see test_service_routes.py
 
@@ -77,3 +79,28 @@ class TestServe:
         code = gateway.process.wait(DEADLINE)
         expected = (2, True)
         assert expected == (code, "service API key" in gateway.err.read_text())
+
+
+class TestLogs:
+    async def test_ws_paths_are_logged_without_the_token(self, start: Start, redis_url: str) -> None:
+        """Handshake and access lines of `/v1/ws?token=…` show `token=[redacted]`, however the key is spelt."""
+        gateway = start("--redis-url", redis_url, "--api-key", SERVICE_KEY, "--jwt-secret", JWT_SECRET)
+        await gateway.wait_ready()
+        tokens = {"token": token("alice"), "%74oken": token("bob")}  # parse_qsl reads `%74oken` as `token`
+        async with httpx.AsyncClient(base_url=gateway.url) as client:
+            for key, value in tokens.items():
+                async with connect(f"ws://127.0.0.1:{gateway.port}/v1/ws?{key}={value}") as ws:
+                    assert '"welcome"' in str(await ws.recv())  # the token was read, so it was a credential
+                await client.get(f"/v1/ws?{key}={value}")  # a plain GET goes to the access log
+        code = gateway.terminate()
+        logs = gateway.out.read_text() + gateway.err.read_text()
+        expected = (
+            0,
+            sorted((kind, f"/v1/ws?{key}=[redacted]") for kind in ("GET", "WebSocket") for key in tokens),
+            [],
+        )
+        assert expected == (
+            code,
+            sorted(re.findall(r'"(GET|WebSocket) (/v1/ws\?[^\s"]*)', logs)),
+            [key for key, value in tokens.items() if value in logs],
+        )
