@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 TokenSource = str | Callable[[], Awaitable[str]]
 NO_RETRY_CODES = {4001, 4003}  # a new token (or origin) is needed before reconnecting
@@ -39,6 +39,12 @@ def filter_key(flt: dict[str, Any] | None) -> str:
             "has_mention": flt.get("has_mention") or None,
         }
     ).decode()
+
+
+def _emptied(conv: dict[str, Any]) -> dict[str, Any]:
+    """A conversation as the gateway pushes it once nothing is stored for it (a listing leaves it out)."""
+    zeros = {"unread": 0, "mentions": 0, "recv_opt": 0, "marks": 0, "read_timestamp": 0, "read_sequence": 0}
+    return {**conv, **zeros, "groups": []}
 
 
 class Client:
@@ -161,7 +167,8 @@ class Client:
                 if code in NO_RETRY_CODES and isinstance(self._token, str):
                     self.closed_with = code
                     return
-            except (OSError, TimeoutError):
+            except (OSError, TimeoutError, InvalidHandshake):
+                # InvalidHandshake: a proxy's 502/503 or a gateway mid-restart answered the upgrade; retry.
                 pass
             finally:
                 self._up.clear()
@@ -179,15 +186,25 @@ class Client:
         self.ver = max(self.ver, int(welcome["ver"]))
         reader = asyncio.create_task(self._read(ws))
         self._up.set()
-        # State may have changed while away: ask again for everything this client watches.
+        try:
+            await self._resync()
+            await reader
+        finally:
+            # A session can end before its reader (close() mid-resync, a request that timed out): stop it
+            # and collect its end, or the loop reports "Task exception was never retrieved".
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def _resync(self) -> None:
+        """Ask again for everything this client watches: state may have changed while away."""
         if self._want_total:
             await self.get_total()
         for flt in list(self._subscribed.values()):
             await self.subscribe_filter(flt)
         reply = await self.request("get_conversations", unread_only=False)
-        for conv in reply["conversations"]:
-            self._set("conversation", conv["id"], conv, reply["ver"])
-        await reader
+        changed = self._keep_listing(reply["conversations"], int(reply["ver"]))
+        if changed:
+            await self._notify({"type": "conversations", "ver": reply["ver"], "conversations": changed})
 
     async def _read(self, ws: ClientConnection) -> None:
         async for raw in ws:
@@ -220,6 +237,19 @@ class Client:
             self.filters[str(key)] = int(value)
         else:
             self.conversations[str(key)] = value
+
+    def _keep_listing(self, listing: list[dict[str, Any]], ver: int) -> list[dict[str, Any]]:
+        """Keep a full listing (a kept conversation it leaves out was emptied meanwhile); returns what changed."""
+        fresh = {conv["id"]: conv for conv in listing}
+        for cid, kept in self.conversations.items():
+            fresh.setdefault(cid, _emptied(kept))
+        changed = []
+        for cid, conv in fresh.items():
+            before = self.conversations.get(cid)
+            self._set("conversation", cid, conv, ver)
+            if self.conversations.get(cid) != before:
+                changed.append(conv)
+        return changed
 
     async def _notify(self, frame: dict[str, Any]) -> None:
         if self.on_change:
