@@ -51,12 +51,14 @@ STATUS = {
 _CODE_OF_STATUS = {status: code for code, status in STATUS.items()}
 
 # Redis errors that mean "not reachable right now" (down, failing over, loading): retrying is safe.
-_UNAVAILABLE = (
+# The WebSocket ops (ws_ops.py) and the hub's snapshot retries use the same list.
+UNAVAILABLE = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
     redis_errors.ClusterDownError,
     redis_errors.TryAgainError,
     redis_errors.ReadOnlyError,
+    redis_errors.MasterDownError,
 )
 
 
@@ -83,7 +85,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _redis_error(request: Request, exc: Exception) -> Response:
     metrics.REDIS_ERRORS.labels(type(exc).__name__).inc()
-    if isinstance(exc, _UNAVAILABLE):
+    if isinstance(exc, UNAVAILABLE):
         # Counted, not logged: during an outage every request would log the same line.
         return error_response("unavailable", "Redis is unreachable; retry later (ingest is idempotent)")
     log.error("Redis error on %s %s", request.method, request.url.path, exc_info=exc)

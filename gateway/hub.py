@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from redis.asyncio import RedisCluster
 from redis.asyncio.connection import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from counters import keys
 from counters.library import Client
@@ -20,9 +20,11 @@ from counters.store import Counters
 from counters.types import Conversation, Filter, UserState
 
 from . import ws_metrics as m
+from .errors import UNAVAILABLE
 from .pubsub import ShardReader
 
 log = logging.getLogger("reddot.hub")
+ATTACH_TIMEOUT = 10.0  # seconds a new connection waits for its user's first snapshot (then: close 1013)
 _CHANNEL_PREFIX, _CHANNEL_SUFFIX = keys.events("\0").encode().split(b"\0")
 
 
@@ -91,8 +93,12 @@ class Hub:
             m.USERS_ONLINE.set(len(self.users))
             self._spawn(self._subscribe(user, "subscribe"))
         user.listeners.add(listener)
-        async with asyncio.timeout(10):
-            await asyncio.shield(user.loaded)  # a waiter that times out must not cancel it for the others
+        try:
+            async with asyncio.timeout(ATTACH_TIMEOUT):
+                await asyncio.shield(user.loaded)  # a waiter that times out must not cancel it for the others
+        except BaseException:  # timed out or cancelled: this listener is not watching, and may be the last
+            self.detach(user, listener)
+            raise
         return user
 
     def detach(self, user: User, listener: Listener) -> None:
@@ -144,14 +150,24 @@ class Hub:
         channel = _channel(user.uid)
         user.reader = self._reader_for(channel)
         await user.reader.subscribe(channel)
+        if user.uid not in self.users:  # every connection left while subscribing: do not keep the channel
+            await user.reader.unsubscribe(channel)
+            return
         # Subscribed before reading: every change after the snapshot arrives as an event.
         await self._reload(user, reason)
 
     def _on_message(self, channel: bytes, payload: bytes) -> None:
         m.PUSH.events += 1
         user = self.users.get(channel[len(_CHANNEL_PREFIX) : -len(_CHANNEL_SUFFIX)].decode())
-        if user is not None:
-            self._on_event(user, parse_event(payload))
+        if user is None:
+            return
+        try:
+            event = parse_event(payload)
+        except Exception:  # not one of ours (another publisher, a newer format): Redis still has the truth
+            log.warning("unreadable event for %s; reloading the user", user.uid, exc_info=True)
+            self._spawn(self._reload(user, "bad_event"))
+            return
+        self._on_event(user, event)
 
     def _on_resubscribed(self, channels: list[bytes]) -> None:
         """A reader (re)connected and subscribed again; events may have been lost: reload its users."""
@@ -211,6 +227,8 @@ class Hub:
         user.reloading = True
         try:
             fresh = await self._fresh_snapshot(user, reason)
+            if fresh is None:
+                return
             old = user.state
             user.state = fresh
             changed = [
@@ -229,18 +247,25 @@ class Hub:
         for event in sorted(held, key=lambda e: e.ver):
             self._on_event(user, event)
 
-    async def _fresh_snapshot(self, user: User, reason: str) -> UserState:
-        """Read the snapshot, again if another reason to reload came up meanwhile."""
-        while True:
+    async def _fresh_snapshot(self, user: User, reason: str) -> UserState | None:
+        """Read the snapshot, again if another reason to reload came up meanwhile (None: nobody here
+        watches the user any more). Any Redis error is retried with backoff: a failover answers
+        MASTERDOWN or READONLY for a while, and a user whose snapshot gave up would never load."""
+        delay = 0.2
+        while self.users.get(user.uid) is user:
             user.reload_again = False
             try:
                 fresh = await self.counters.snapshot(user.uid)
-            except (RedisConnectionError, RedisTimeoutError, OSError):
-                await asyncio.sleep(0.2)  # Redis is away; the reader reconnects meanwhile
+            except (RedisError, OSError) as error:
+                if not isinstance(error, (*UNAVAILABLE, OSError)):  # away or failing over: expected, not logged
+                    log.warning("snapshot of %s failed (%r); retrying", user.uid, error)
+                await asyncio.sleep(delay)  # the reader reconnects meanwhile
+                delay = min(delay * 2, 2.0)
                 continue
             m.RESYNCS.labels(reason).inc()
             if not user.reload_again:
                 return fresh
+        return None
 
     def _wake_waiters(self, user: User) -> None:
         if not user.ver_waiters:

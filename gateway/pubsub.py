@@ -18,7 +18,9 @@ from typing import Any
 
 from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.asyncio.connection import ConnectionPool
+from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import ws_metrics as m
@@ -26,7 +28,7 @@ from . import ws_metrics as m
 log = logging.getLogger("reddot.pubsub")
 _jitter = random.Random()  # private: the global generator belongs to the application
 RESUBSCRIBED = b"reddot-resubscribed"
-SUBSCRIBE_BATCH = 500  # channels per SSUBSCRIBE after a reconnect
+SUBSCRIBE_BATCH = 500  # channels per SSUBSCRIBE after a reconnect (all of one cluster slot)
 
 OnEvent = Callable[[bytes, bytes], None]
 OnChannels = Callable[[list[bytes]], None]
@@ -86,9 +88,8 @@ class ShardReader:
             try:
                 await conn.connect()
                 self._conn = conn
-                channels = sorted(self.channels)
-                for i in range(0, len(channels), SUBSCRIBE_BATCH):
-                    await conn.send_command("SSUBSCRIBE", *channels[i : i + SUBSCRIBE_BATCH])
+                for batch in subscribe_batches(self.channels):
+                    await conn.send_command("SSUBSCRIBE", *batch)
                 # The PING's reply comes after every confirmation: then, and only then, reload.
                 await conn.send_command("PING", RESUBSCRIBED)
                 self._connected.set()
@@ -104,6 +105,14 @@ class ShardReader:
                 if self._closing:
                     return
                 log.warning("pub/sub connection lost (%s); reconnecting", error)
+                m.PUBSUB_RECONNECTS.inc()
+            except Exception as error:  # an error reply (MASTERDOWN, MOVED...) or a bug: every push needs this task
+                if self._closing:
+                    return
+                if isinstance(error, RedisError):  # a server state, repeated every reconnect while it lasts
+                    log.warning("pub/sub reader got %r; reconnecting", error)
+                else:
+                    log.exception("pub/sub reader failed; reconnecting (every channel is resubscribed and reloaded)")
                 m.PUBSUB_RECONNECTS.inc()
             finally:
                 self._connected.clear()
@@ -138,6 +147,14 @@ class ShardReader:
                 _resolve(future)
         self._confirmations.clear()
         self._on_resubscribed(sorted(self.channels))
+
+
+def subscribe_batches(channels: set[bytes]) -> list[list[bytes]]:
+    """The channels to SSUBSCRIBE, one command per batch: on a cluster one command may not span slots."""
+    by_slot: dict[int, list[bytes]] = {}
+    for channel in sorted(channels):
+        by_slot.setdefault(key_slot(channel), []).append(channel)
+    return [same[i : i + SUBSCRIBE_BATCH] for same in by_slot.values() for i in range(0, len(same), SUBSCRIBE_BATCH)]
 
 
 def _buffered_replies(conn: object) -> Callable[[], object]:

@@ -16,11 +16,11 @@ from counters.types import Conversation, Filter
 
 from . import eager
 from . import ws_metrics as m
-from .close_codes import EXPIRED, INTERNAL, MAX_FRAME, POLICY
+from .close_codes import EXPIRED, INTERNAL, MAX_FRAME, OVERLOADED, POLICY
 from .hub import Hub, User
 from .outbox import Batch, Outbox
 from .ws_ops import handle
-from .ws_write import write_together
+from .ws_write import abort, write_together
 
 log = logging.getLogger("reddot")
 
@@ -53,7 +53,7 @@ class Connection:
     """One WebSocket of one user: requests in (its own task), replies and coalesced pushes out (the flusher)."""
 
     __slots__ = (
-        "_reading", "_sending", "_stopping", "_task", "bucket", "close_code", "config", "counters",
+        "_reading", "_sending", "_stopping", "_stuck", "_task", "bucket", "close_code", "config", "counters",
         "expires", "expiries", "filters", "flusher", "hub", "last_total", "outbox", "ready", "sent_ver", "uid", "user",
         "wants_total", "ws",
     )  # fmt: skip
@@ -73,7 +73,7 @@ class Connection:
         self.close_code: int | None = None
         self.bucket = TokenBucket(self.config.ops_per_second)
         self._task: asyncio.Task[object] | None = None
-        self._reading = self._stopping = False
+        self._reading = self._stopping = self._stuck = False
         self._sending: asyncio.Task[None] | None = None  # the rest of a send that found the socket paused
 
     # Listener of the hub
@@ -91,15 +91,20 @@ class Connection:
     async def run(self) -> None:
         """Serve the connection until the client leaves or something decides to close it."""
         hub: Hub = self.hub
-        self.user = await hub.attach(self.uid, self)
         self._task = asyncio.current_task()
         try:
-            async with asyncio.timeout(self.config.send_deadline_seconds):
-                await self.ws.send_text(self._encode({"type": "welcome", "user": self.uid, "ver": self.user.state.ver,
-                                                      "server": SERVER}))  # fmt: skip
-            self.ready = self._reading = True
-            self.expiries.add(self, self.expires)
-            await self._read()
+            try:
+                self.user = await hub.attach(self.uid, self)
+            except TimeoutError:  # Redis is away or failing over: nothing to serve yet (attach let go)
+                log.warning("the counts of %s did not load in time; closing with 1013", self.uid)
+                self.close_code = OVERLOADED
+            if self.user is not None:
+                async with asyncio.timeout(self.config.send_deadline_seconds):
+                    await self.ws.send_text(self._encode({"type": "welcome", "user": self.uid,
+                                                          "ver": self.user.state.ver, "server": SERVER}))  # fmt: skip
+                self.ready = self._reading = True
+                self.expiries.add(self, self.expires)
+                await self._read()
         except asyncio.CancelledError:
             # Our own interruption (_stop) is consumed so the close below can still wait; any other goes on.
             if not self._stopping or (self._task is not None and self._task.uncancel() > 0):
@@ -113,13 +118,20 @@ class Connection:
             if self._sending is not None:
                 self._sending.cancel()
             self.flusher.forget(self)
-            hub.detach(self.user, self)
+            if self.user is not None:
+                hub.detach(self.user, self)
             self._task = None  # the task refers to this connection: no cycle left for the collector
         if self.close_code is not None:
             m.CLOSES.labels(str(self.close_code)).inc()
+            closed = False
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
                     await self.ws.close(self.close_code)
+                    closed = True
+            if self._stuck or not closed:
+                # A graceful close waits to flush to a client that does not read: the socket and its
+                # unsent bytes would stay forever, past every connection cap.
+                abort(self.ws._send)
 
     def _stop(self, code: int | None) -> None:
         """End the connection from outside the reader (token expiry, a stuck or failed send): interrupt its wait.
@@ -180,6 +192,7 @@ class Connection:
         deadline.cancel()
         if task.cancelled():
             if self.ready:  # the deadline, not our own close: stuck past it, closed rather than buffered
+                self._stuck = True
                 self._stop(POLICY)
             return
         error = task.exception()

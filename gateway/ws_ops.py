@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from counters import validate
 from counters.errors import InvalidArgument, ReddotError, ResourceExhausted, Unavailable
@@ -15,11 +15,13 @@ from counters.errors import InvalidArgument, ReddotError, ResourceExhausted, Una
 from . import params
 from .auth import PermissionDenied, verify_user_token
 from .close_codes import MAX_FRAME
+from .errors import UNAVAILABLE
 from .params import Body
 
 if TYPE_CHECKING:
     from .session import Connection
 
+log = logging.getLogger("reddot.ws")
 MAX_FILTERS = 32
 # Bytes of a reply around its conversations, {"id":…,"ok":true,"conversations":[],"ver":…,"more":…},
 # but for the id (measured per request): ~70 at most.
@@ -39,15 +41,22 @@ async def handle(conn: Connection, text: str) -> Reply:
     rid = request.get("id")
     if not isinstance(rid, int | str) or isinstance(rid, bool):
         return _error(None, InvalidArgument("id must be an integer or a string"))
-    op = OPS.get(request.get("op"))  # type: ignore[arg-type]
+    name = request.get("op")
+    op = OPS.get(name) if isinstance(name, str) else None  # a list or an object is not even hashable
     if op is None:
-        return _error(rid, InvalidArgument(f"unknown op {str(request.get('op'))[:40]!r}"))
+        return _error(rid, InvalidArgument(f"unknown op {str(name)[:40]!r}"))
     try:
         return {"id": rid, "ok": True, **await op(conn, request)}
     except ReddotError as error:
         return _error(rid, error)
-    except (RedisConnectionError, RedisTimeoutError, OSError):
+    except (*UNAVAILABLE, OSError):  # as the HTTP API answers them: 503 there, `unavailable` here
         return _error(rid, Unavailable("Redis is unreachable; retry (writes are idempotent)"))
+    except RedisError:
+        log.exception("Redis rejected the WebSocket op %s", name)
+        return _error(rid, ReddotError("Redis rejected the operation"))
+    except Exception:  # a bug in one op: answer it, and keep the connection and its pushes
+        log.exception("the WebSocket op %s failed", name)
+        return _error(rid, ReddotError("the operation failed"))
 
 
 def _error(rid: object, error: ReddotError) -> Reply:

@@ -48,3 +48,10 @@ def write_together(send: Any, texts: Sequence[str]) -> bool:
         raise OSError("the client is gone") from error
     proto.transport.write(b"".join(conn.data_to_send()))
     return True
+
+
+def abort(send: Any) -> None:
+    """Drop the TCP connection under uvicorn's sansio `send` at once, unsent bytes and all."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is not None:
+        transport.abort()

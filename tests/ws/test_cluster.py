@@ -70,6 +70,30 @@ class TestCluster:
                 for c in clients:
                     await c.close()
 
+    async def test_pubsub_reconnect_resubscribes_slot_by_slot(
+        self, cluster: ValkeyCluster, cluster_gateway: LiveServer, new_id: NewId
+    ) -> None:
+        """Every node drops the gateway's pub/sub connections: 12 users on 3 nodes share nodes but not
+        slots, and one SSUBSCRIBE may not span slots, so the resubscribe goes slot by slot; every user
+        still gets the next change on the same socket."""
+        users, bob = [new_id("u") for _ in range(12)], new_id("bob")
+        async with httpx.AsyncClient(base_url=cluster_gateway.url, headers=SERVICE) as http:
+            clients = [await Client(f"{cluster_gateway.ws_url}/v1/ws", user_token(u)).start() for u in users]
+            try:
+                for c in clients:
+                    await c.get_total()
+                for server in cluster.servers:
+                    cluster.cli("-p", str(server.port), "client", "kill", "type", "pubsub")
+                for u in users:
+                    await send_stream(http, bob, u, 0, 1)
+                for c in clients:
+                    await c.wait_until(lambda s: s.total == 1, timeout=15)
+                connects = {c.connects for c in clients}
+            finally:
+                for c in clients:
+                    await c.close()
+        assert {1} == connects
+
     async def test_the_library_counts_as_loaded_only_on_every_primary(self, cluster: ValkeyCluster) -> None:
         """Readiness: one primary without the library (a FUNCTION FLUSH there) is not loaded; a load fixes it."""
         client = connect(cluster.url)

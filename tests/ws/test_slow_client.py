@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import socket
 from collections.abc import Callable
 
 import httpx
 import orjson
-from support import SERVICE, LiveServer
+import psutil  # type: ignore[import-untyped]
+from support import SERVICE, LiveServer, base_config
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 from ws_support import user_token
 
 NewId = Callable[[str], str]
@@ -72,3 +76,29 @@ class TestSlowClient:
         assert {f"c2c_{s}": CHANGES // SENDERS for s in senders} == latest
         assert grown < 16 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB"
         assert coalesced > 0 and sent < CHANGES, (sent, coalesced)
+
+    async def test_a_client_stuck_past_the_deadline_loses_its_socket(self, redis_url: str, new_id: NewId) -> None:
+        """A client that never reads is closed at the send deadline, and its TCP connection is dropped
+        then: a graceful close waits to flush to it, and would hold the socket past every cap."""
+        config = base_config(redis_url, send_deadline_seconds=1, ops_per_second=1000)
+        with LiveServer(config) as gateway:
+            port = int(gateway.url.rsplit(":", 1)[1])
+            async with connect(f"{gateway.ws_url}/v1/ws?token={user_token(new_id('alice'))}", max_queue=1) as ws:
+                await ws.recv()  # welcome; from here on the client reads nothing
+                mine = ws.transport.get_extra_info("sockname")[1]
+                big = "x" * 60_000  # each reply echoes the id: 200 of them pass any kernel buffer
+                with contextlib.suppress(TimeoutError, ConnectionClosed):
+                    for i in range(200):
+                        async with asyncio.timeout(1):  # the server stops reading once its replies back up
+                            await ws.send(orjson.dumps({"id": f"{big}{i}", "op": "ping"}).decode())
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 15
+                while _server_side(port, mine):
+                    assert loop.time() < deadline, "the stuck client's socket is still open on the server"
+                    await asyncio.sleep(0.1)  # polling a kernel table: nothing to wait on
+                ws.transport.abort()
+
+
+def _server_side(port: int, peer: int) -> list[object]:
+    """The gateway's end of the TCP connection from local port `peer`, if it still exists."""
+    return [c for c in psutil.net_connections("tcp") if c.laddr.port == port and c.raddr and c.raddr.port == peer]

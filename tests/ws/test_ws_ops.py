@@ -108,6 +108,8 @@ class TestErrors:
             ("[1, 2]", None, "invalid_argument"),
             ('{"op": "ping"}', None, "invalid_argument"),
             ('{"id": 5, "op": "fly"}', 5, "invalid_argument"),
+            ('{"id": 10, "op": ["get_total"]}', 10, "invalid_argument"),
+            ('{"id": 11, "op": {"get_total": 1}}', 11, "invalid_argument"),
             ('{"id": 6, "op": "subscribe_filter", "filter": {"type": 9}}', 6, "invalid_argument"),
             ('{"id": 7, "op": "clean", "conversation": "dm_bob"}', 7, "invalid_argument"),
             ('{"id": 8, "op": "delete_conversation_group", "name": "nope"}', 8, "not_found"),
