@@ -23,19 +23,19 @@ def _value(attr: str, raw: str) -> object:
 
 def parse_user(fields: dict[str, str]) -> UserState:
     """Build a UserState from HGETALL of the user hash (one atomic read)."""
-    state = UserState(ver=int(fields.get("v", 0)), total=int(fields.get("t", 0)))
     convs: dict[str, dict[str, object]] = {}
+    groups: dict[str, int] = {}
     for name, raw in fields.items():
         prefix, sep, rest = name.partition(":")
         if not sep:
             continue
         if prefix == "G":
-            state.groups[rest] = int(raw)
+            groups[rest] = int(raw)
         elif prefix in _CONV_FIELDS:
             attr = _CONV_FIELDS[prefix]
             convs.setdefault(rest, {})[attr] = _value(attr, raw)
-    state.conversations = {cid: Conversation(cid, **vals) for cid, vals in convs.items()}  # type: ignore[arg-type]
-    return state
+    conversations = {cid: Conversation(cid, **vals) for cid, vals in convs.items()}  # type: ignore[arg-type]
+    return UserState(int(fields.get("v", 0)), int(fields.get("t", 0)), conversations, groups)
 
 
 def conversation_from_view(view: list[Any]) -> Conversation:

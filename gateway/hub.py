@@ -17,7 +17,7 @@ from counters import keys
 from counters.library import Client
 from counters.snapshot import Event, parse_event
 from counters.store import Counters
-from counters.types import Conversation, Filter, UserState
+from counters.types import Filter, UserState
 
 from . import ws_metrics as m
 from .errors import UNAVAILABLE
@@ -206,10 +206,7 @@ class Hub:
         state.ver, old_total = event.ver, state.total
         state.total = event.total
         for conv in event.conversations:
-            if _is_empty(conv):
-                state.conversations.pop(conv.id, None)
-            else:
-                state.conversations[conv.id] = conv
+            state.put(conv)
         for name, size in (event.groups or {}).items():
             if size is None:
                 state.groups.pop(name, None)
@@ -288,8 +285,3 @@ class Hub:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("hub task failed", exc_info=task.exception())
-
-
-def _is_empty(conv: Conversation) -> bool:
-    """A conversation with nothing stored: the snapshot would not list it either (no allocation per event)."""
-    return not (conv.unread or conv.mentions or conv.recv_opt or conv.marks or conv.groups or conv.read)
