@@ -65,6 +65,7 @@ class Client:
         self.conversations: dict[str, dict[str, Any]] = {}
         self.closed_with: int | None = None  # a close code that ended reconnecting
         self.connects = 0
+        self._welcomed = False  # since the last backoff: a session that got its welcome resets the delay
         self._vers: dict[str, int] = {}
         self._want_total = False
         self._subscribed: dict[str, dict[str, Any]] = {}
@@ -176,13 +177,17 @@ class Client:
                 for future in self._pending.values():
                     if not future.done():
                         future.set_exception(ConnectionError("connection lost"))
-            # Full jitter: many clients of a restarted gateway must not come back in lockstep.
+            # Full jitter: many clients of a restarted gateway must not come back in lockstep. A session
+            # that got its welcome starts the backoff over, as reddot.js does.
+            if self._welcomed:
+                delay, self._welcomed = low, False
             await asyncio.sleep(_jitter.uniform(0, delay))
             delay = min(high, delay * 2)
 
     async def _session(self, ws: ClientConnection) -> None:
         welcome = orjson.loads(await ws.recv())
         self.connects += 1
+        self._welcomed = True
         self.ver = max(self.ver, int(welcome["ver"]))
         reader = asyncio.create_task(self._read(ws))
         self._up.set()

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
-from support import LiveServer, base_config
+from support import LiveServer, base_config, token
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from ws_support import Raw, user_token
@@ -37,6 +37,23 @@ class TestAuthentication:
         headers = {"Authorization": f"Bearer {user_token(new_id('alice'))}"}
         async with connect(f"{ws_gateway.ws_url}/v1/ws", additional_headers=headers) as ws:
             assert '"welcome"' in str(await ws.recv())
+
+    async def test_issuer_clock_ahead_and_a_far_expiry_are_accepted(
+        self, ws_gateway: LiveServer, new_id: NewId
+    ) -> None:
+        """`iat` seconds in the future (an issuer's clock ahead) is no reason for 4001; an `exp` past year
+        9999 is accepted too, and another connection's expiry still closes it on time."""
+        alice, bob = new_id("alice"), new_id("bob")
+        ahead = token(alice, iat=int(time.time()) + 30)
+        endless = token(alice, ttl=10**400)
+        async with (
+            connect(f"{ws_gateway.ws_url}/v1/ws?token={ahead}") as first,
+            connect(f"{ws_gateway.ws_url}/v1/ws?token={endless}") as second,
+            connect(f"{ws_gateway.ws_url}/v1/ws?token={user_token(bob, ttl=2)}") as expiring,
+        ):
+            welcomes = ['"welcome"' in str(await ws.recv()) for ws in (first, second, expiring)]
+            assert (await close_code(expiring, timeout=5)) == 4001
+        assert [True, True, True] == welcomes
 
     async def test_expiry_closes_4001_unless_refreshed(self, ws_gateway: LiveServer, new_id: NewId) -> None:
         """A token that expires closes the socket; refresh moves the expiry."""
