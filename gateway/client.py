@@ -207,7 +207,9 @@ class Client:
         for flt in list(self._subscribed.values()):
             await self.subscribe_filter(flt)
         reply = await self.request("get_conversations", unread_only=False)
-        changed = self._keep_listing(reply["conversations"], int(reply["ver"]))
+        # With `more`, the rest follow as pushes: only a whole listing says that the others are empty.
+        listing, ver = reply["conversations"], int(reply["ver"])
+        changed = self._keep_listing(listing, ver) if not reply.get("more") else self._keep_each(listing, ver)
         if changed:
             await self._notify({"type": "conversations", "ver": reply["ver"], "conversations": changed})
 
@@ -248,8 +250,13 @@ class Client:
         fresh = {conv["id"]: conv for conv in listing}
         for cid, kept in self.conversations.items():
             fresh.setdefault(cid, _emptied(kept))
+        return self._keep_each(list(fresh.values()), ver)
+
+    def _keep_each(self, convs: list[dict[str, Any]], ver: int) -> list[dict[str, Any]]:
+        """Keep each conversation's values unless newer ones are kept; returns what changed."""
         changed = []
-        for cid, conv in fresh.items():
+        for conv in convs:
+            cid = conv["id"]
             before = self.conversations.get(cid)
             self._set("conversation", cid, conv, ver)
             if self.conversations.get(cid) != before:

@@ -50,6 +50,9 @@ function socketUrl(base) {
  *   total {total, ver} · filter {filter, key, total, ver} · conversations {conversations, ver}
  *   state {client} after any change · connection {state: connecting|open|closed|failed, code, retryIn}
  */
+// A conversation with nothing stored, as the gateway would push it (its id and type stay).
+const EMPTIED = { unread: 0, mentions: 0, recv_opt: 0, marks: 0, groups: [], read_timestamp: 0, read_sequence: 0 };
+
 export class ReddotClient extends EventTarget {
   constructor(token, { url, backoff = [250, 10000], refreshBefore = 30, requestTimeout = 10000 } = {}) {
     super();
@@ -154,6 +157,21 @@ export class ReddotClient extends EventTarget {
     return reply.conversations;
   }
 
+  /** After a reconnect: the listing of every conversation replaces the known ones, since one it leaves out
+   * has nothing stored any more (say its only message was recalled meanwhile). With `more`, the rest
+   * follow as pushes, so a partial listing resets nothing. */
+  async _relist() {
+    const reply = await this.request("get_conversations", { unread_only: false });
+    const listed = [...reply.conversations];
+    if (!reply.more) {
+      const ids = new Set(listed.map((c) => c.id));
+      for (const [id, kept] of this.conversations) {
+        if (!ids.has(id)) listed.push({ ...kept, ...EMPTIED });
+      }
+    }
+    this._keepConversations(listed, reply.ver);
+  }
+
   /** Mark a conversation (or "c2c", "group", "" for all of a kind) read. */
   clean(conversation, { timestamp = 0, sequence = 0 } = {}) {
     return this.request("clean", { conversation, timestamp, sequence });
@@ -228,7 +246,7 @@ export class ReddotClient extends EventTarget {
     this._setConnection("open", { user: frame.user });
     this._scheduleRefresh(token);
     // State may have changed while away: ask again for everything this client watches.
-    const again = [this.getConversations(false)];
+    const again = [this._relist()];
     if (this._wantTotal) again.push(this.getTotal());
     for (const filter of this._subscribed.values()) again.push(this.subscribeFilter(filter));
     Promise.allSettled(again);

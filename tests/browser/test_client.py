@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from browser_support import Shot, dev_config
 from playwright.sync_api import Page, expect
 from support import LiveServer
+
+from counters.store import Counters
+from counters.types import C2CRecall
+from gateway._redis import connect
 
 pytestmark = pytest.mark.browser
 
@@ -68,3 +75,33 @@ class TestClient:
             post_c2c(second, bob, alice, 3, first=2)
             expect(total).to_have_text("5")
             assert shot(page).exists()
+
+    def test_a_conversation_emptied_while_away_is_reset(
+        self, page: Page, redis_url: str, new_id: Callable[[str], str]
+    ) -> None:
+        """Its only message is recalled while no gateway runs: after the reconnect the row shows no unread."""
+        config, port, alice, bob = dev_config(redis_url), free_port(), new_id("alice"), new_id("bob")
+        badge = page.locator(f'li[data-conv="c2c_{bob}"] .badge')
+        with LiveServer(config, port=port) as first:
+            page.goto(f"{first.url}/demo?user={alice}")
+            expect(page.locator("#status")).to_have_text("live")
+            post_c2c(first, bob, alice, 1, first=0)
+            expect(badge).to_have_text("1")
+        expect(page.locator("#status")).not_to_have_text("live")
+        with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
+            pool.submit(asyncio.run, _recall(redis_url, C2CRecall("m0", bob, alice))).result(timeout=30)
+        with LiveServer(config, port=port):
+            expect(page.locator("#status")).to_have_text("live")
+            expect(page.locator("[data-testid=total-badge]")).to_have_class(re.compile(r"\bhidden\b"))
+            expect(badge).to_have_class(re.compile(r"\bhidden\b"))
+
+
+async def _recall(redis_url: str, recall: C2CRecall) -> None:
+    """Recall straight through the counting core: no gateway is up to take the HTTP call."""
+    client = connect(redis_url)
+    try:
+        store = Counters(client)
+        await store.start()
+        assert [1] == await store.recall([recall])
+    finally:
+        await client.aclose()
