@@ -11,12 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from browser_support import Shot, dev_config
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from support import LiveServer
 
 from counters.store import Counters
 from counters.types import C2CRecall
 from gateway._redis import connect
+from gateway.config import Config
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +35,19 @@ def post_c2c(server: LiveServer, sender: str, to: str, count: int, first: int) -
     headers = {"Authorization": f"Bearer {server.config.api_keys[0]}"}
     reply = httpx.post(f"{server.url}/v1/messages", json={"messages": messages}, headers=headers)
     assert 200 == reply.status_code, reply.text
+
+
+def demo_until_the_gateway_stops(
+    page: Page, config: Config, port: int, user: str, sender: str, count: int, badge: Locator
+) -> None:
+    """The demo of `user` on a gateway at `port` shows `count` messages from `sender` on `badge`; then that
+    gateway stops and the page knows it."""
+    with LiveServer(config, port=port) as first:
+        page.goto(f"{first.url}/demo?user={user}")
+        expect(page.locator("#status")).to_have_text("live")
+        post_c2c(first, sender, user, count, first=0)
+        expect(badge).to_have_text(str(count))
+    expect(page.locator("#status")).not_to_have_text("live")
 
 
 class TestClient:
@@ -64,12 +78,7 @@ class TestClient:
         """The demo's total updates again, without a reload, once a new gateway listens on the same port."""
         config, port, alice, bob = dev_config(redis_url), free_port(), new_id("alice"), new_id("bob")
         total = page.locator("[data-testid=total-badge]")
-        with LiveServer(config, port=port) as first:
-            page.goto(f"{first.url}/demo?user={alice}")
-            expect(page.locator("#status")).to_have_text("live")
-            post_c2c(first, bob, alice, 2, first=0)
-            expect(total).to_have_text("2")
-        expect(page.locator("#status")).not_to_have_text("live")
+        demo_until_the_gateway_stops(page, config, port, alice, bob, 2, total)
         with LiveServer(config, port=port) as second:
             expect(page.locator("#status")).to_have_text("live")
             post_c2c(second, bob, alice, 3, first=2)
@@ -82,12 +91,7 @@ class TestClient:
         """Its only message is recalled while no gateway runs: after the reconnect the row shows no unread."""
         config, port, alice, bob = dev_config(redis_url), free_port(), new_id("alice"), new_id("bob")
         badge = page.locator(f'li[data-conv="c2c_{bob}"] .badge')
-        with LiveServer(config, port=port) as first:
-            page.goto(f"{first.url}/demo?user={alice}")
-            expect(page.locator("#status")).to_have_text("live")
-            post_c2c(first, bob, alice, 1, first=0)
-            expect(badge).to_have_text("1")
-        expect(page.locator("#status")).not_to_have_text("live")
+        demo_until_the_gateway_stops(page, config, port, alice, bob, 1, badge)
         with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
             pool.submit(asyncio.run, _recall(redis_url, C2CRecall("m0", bob, alice))).result(timeout=30)
         with LiveServer(config, port=port):

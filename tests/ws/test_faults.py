@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -88,52 +88,53 @@ class TestForeignEvents:
             assert (1, 1) == (client.connects, other.connects)
 
 
+@pytest.fixture
+async def lone(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, Redis]]:
+    """A gateway on a Valkey of its own, and an admin client of it (the tests change its role)."""
+    server = EmbeddedValkey(tmp_path / "valkey")
+    url = server.start()
+    try:
+        async with Redis.from_url(url) as admin:
+            with LiveServer(base_config(url)) as gateway:
+                yield gateway, admin
+    finally:
+        server.stop()
+
+
 class TestFailover:
     async def test_masterdown_closes_1013_and_lets_go_of_the_user(
-        self, tmp_path: Path, new_id: NewId, monkeypatch: pytest.MonkeyPatch
+        self, lone: tuple[LiveServer, Redis], new_id: NewId, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Redis answers MASTERDOWN (a replica that lost its primary): a new connection is closed with 1013
         after the attach timeout, the process keeps no listener or subscription for it, and once Redis
         is a primary again the same user connects and gets pushes."""
         monkeypatch.setattr(hub, "ATTACH_TIMEOUT", 1.0)
-        erin, bob = new_id("erin"), new_id("bob")
-        server = EmbeddedValkey(tmp_path / "valkey")
-        url = server.start()
-        try:
-            async with Redis.from_url(url) as admin:
-                with LiveServer(base_config(url)) as gateway:
-                    async with httpx.AsyncClient(base_url=gateway.url, headers=SERVICE) as http:
-                        await admin.config_set("replica-serve-stale-data", "no")
-                        await admin.replicaof("127.0.0.1", str(free_port()))  # a primary that is not there
-                        async with connect(f"{gateway.ws_url}/v1/ws?token={user_token(erin)}") as ws:
-                            code = await close_code(ws)
-                        online = metric((await http.get("/metrics")).text, "reddot_users_online")
-                        await admin.replicaof("NO", "ONE")
-                        async with Client(f"{gateway.ws_url}/v1/ws", user_token(erin)) as client:
-                            await client.get_total()
-                            await send_stream(http, bob, erin, 0, 2)
-                            await client.wait_until(lambda c: c.total == 2)
-        finally:
-            server.stop()
+        (gateway, admin), erin, bob = lone, new_id("erin"), new_id("bob")
+        async with httpx.AsyncClient(base_url=gateway.url, headers=SERVICE) as http:
+            await admin.config_set("replica-serve-stale-data", "no")
+            await admin.replicaof("127.0.0.1", str(free_port()))  # a primary that is not there
+            async with connect(f"{gateway.ws_url}/v1/ws?token={user_token(erin)}") as ws:
+                code = await close_code(ws)
+            online = metric((await http.get("/metrics")).text, "reddot_users_online")
+            await admin.replicaof("NO", "ONE")
+            async with Client(f"{gateway.ws_url}/v1/ws", user_token(erin)) as client:
+                await client.get_total()
+                await send_stream(http, bob, erin, 0, 2)
+                await client.wait_until(lambda c: c.total == 2)
         assert (1013, 0.0) == (code, online)
 
-    async def test_a_read_only_redis_answers_ws_writes_unavailable(self, tmp_path: Path, new_id: NewId) -> None:
+    async def test_a_read_only_redis_answers_ws_writes_unavailable(
+        self, lone: tuple[LiveServer, Redis], new_id: NewId
+    ) -> None:
         """A write over the WebSocket while Redis is a read-only replica gets `unavailable`, as HTTP gets
         503, and the connection stays open for the next request."""
-        alice, bob = new_id("alice"), new_id("bob")
-        server = EmbeddedValkey(tmp_path / "valkey")
-        url = server.start()
-        try:
-            async with Redis.from_url(url) as admin:
-                with LiveServer(base_config(url)) as gateway:
-                    async with Client(f"{gateway.ws_url}/v1/ws", user_token(alice)) as client:
-                        await client.get_total()
-                        await admin.replicaof("127.0.0.1", str(free_port()))  # stale reads on, writes refused
-                        with pytest.raises(ReplyError) as refused:
-                            await client.request("clean", conversation=f"c2c_{bob}")
-                        await admin.replicaof("NO", "ONE")
-                        total = await client.request("get_total")
-                        connects = client.connects
-        finally:
-            server.stop()
+        (gateway, admin), alice, bob = lone, new_id("alice"), new_id("bob")
+        async with Client(f"{gateway.ws_url}/v1/ws", user_token(alice)) as client:
+            await client.get_total()
+            await admin.replicaof("127.0.0.1", str(free_port()))  # stale reads on, writes refused
+            with pytest.raises(ReplyError) as refused:
+                await client.request("clean", conversation=f"c2c_{bob}")
+            await admin.replicaof("NO", "ONE")
+            total = await client.request("get_total")
+            connects = client.connects
         assert ("unavailable", 0, 1) == (refused.value.code, total["total"], connects)
