@@ -88,10 +88,10 @@ class ShardReader:
             try:
                 await conn.connect()
                 self._conn = conn
-                for batch in subscribe_batches(self.channels):
-                    await conn.send_command("SSUBSCRIBE", *batch)
-                # The PING's reply comes after every confirmation: then, and only then, reload.
-                await conn.send_command("PING", RESUBSCRIBED)
+                # One write for every SSUBSCRIBE (one per slot: on a standalone server that is about one per
+                # user) and the PING, whose reply comes after every confirmation: then, and only then, reload.
+                commands = [("SSUBSCRIBE", *batch) for batch in subscribe_batches(self.channels)]
+                await conn.send_packed_command(conn.pack_commands([*commands, ("PING", RESUBSCRIBED)]))
                 self._connected.set()
                 delay = 0.05
                 buffered = _buffered_replies(conn)
