@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-VENDOR := gateway/static/vendor
+VENDOR := gateway/web/static/vendor
 UPLOT := $(VENDOR)/node_modules/.package-lock.json
 
 .PHONY: install run test test-counters lint fmt typecheck bench clean
@@ -47,7 +47,7 @@ typecheck: install
 # The benchmark suite (not part of `make test`): about 8 minutes; writes docs/benchmarks.md and docs/img/*.png.
 bench: install
 	$(BIN)/python -m pip install -q -e . --group bench
-	$(BIN)/python -m gateway.load.bench
+	$(BIN)/python -m loadtest.bench
 
 clean:
 	rm -rf $(VENV) $(VENDOR)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output

@@ -1,0 +1,1 @@
+"""The reddot gateway: HTTP for services and users, WebSocket pushes for apps, over `counters`."""

@@ -11,19 +11,20 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from counters.connection import connect
 from counters.library import Client
 from counters.store import Counters
-
-from . import assets, dashboard, demo, fleet, http_dev, http_service, http_user, openapi, ops
-from ._paths import EncodedPathRouting
-from ._redis import connect
-from .config import Config, ConfigError
-from .errors import EXCEPTION_HANDLERS
-from .expiry import Expiries
-from .flusher import Flusher
-from .hub import Hub
-from .metrics import MetricsMiddleware
-from .ws_endpoint import DirectWebSocket, Registry
+from gateway.config import Config, ConfigError
+from gateway.errors import EXCEPTION_HANDLERS
+from gateway.http import dev_routes, openapi, ops_routes, service_routes, user_routes
+from gateway.http.paths import EncodedPathRouting
+from gateway.observe import fleet
+from gateway.observe.metrics import MetricsMiddleware
+from gateway.push.flusher import Flusher
+from gateway.push.hub import Hub
+from gateway.web import assets, dashboard, demo
+from gateway.ws.endpoint import DirectWebSocket, Registry
+from gateway.ws.token_expiry import Expiries
 
 log = logging.getLogger("reddot")
 
@@ -33,9 +34,10 @@ Component = Callable[[Starlette], AbstractAsyncContextManager[object]]
 
 def http_routes(config: Config) -> list[BaseRoute]:
     """Every HTTP route of the gateway (the dev routes and the demo only in dev mode)."""
-    dev = [*http_dev.ROUTES, *demo.ROUTES] if config.dev else []
+    dev = [*dev_routes.ROUTES, *demo.ROUTES] if config.dev else []
     return [
-        *http_service.ROUTES, *http_user.ROUTES, *dev, *ops.ROUTES, *dashboard.ROUTES, *openapi.ROUTES, *assets.ROUTES
+        *service_routes.ROUTES, *user_routes.ROUTES, *dev, *ops_routes.ROUTES,
+        *dashboard.ROUTES, *openapi.ROUTES, *assets.ROUTES,
     ]  # fmt: skip
 
 

@@ -15,9 +15,8 @@ from starlette.requests import HTTPConnection
 
 from counters import validate
 from counters.errors import InvalidArgument
-
-from .config import Config
-from .errors import PermissionDenied, Unauthenticated
+from gateway.config import Config
+from gateway.errors import PermissionDenied, Unauthenticated
 
 __all__ = [
     "SERVICE",

@@ -16,14 +16,12 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from counters.embedded import EmbeddedValkey
-
-from .app import create_app
-from .close_codes import MAX_FRAME
-from .config import Config, ConfigError, add_arguments
-from .gc_tuning import paced_gc, quiet_gc
-from .load import cli as load_cli
-from .log_redaction import redact_tokens
-from .ws_protocol import GatewayProtocol
+from gateway.app import create_app
+from gateway.config import Config, ConfigError, add_arguments
+from gateway.gc_tuning import paced_gc, quiet_gc
+from gateway.observe.log_redaction import redact_tokens
+from gateway.ws.close_codes import MAX_FRAME
+from gateway.ws.transport.protocol import GatewayProtocol
 
 EXIT_CONFIG = 2  # as argparse does for a bad command line
 EXIT_STARTUP = 3  # as uvicorn does when the app cannot start
@@ -40,27 +38,37 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a gateway. Flags win over REDDOT_* environment variables, which win over defaults.",
     )
     add_arguments(serve)
-    load = commands.add_parser(
-        "load",
-        help="drive gateways with WebSocket clients and HTTP traffic, then check for drift",
-        description="Start (or target) gateways, connect clients, drive a mix of operations at a rate, "
-        "report throughput, latency, CPU and memory, and check every client against Redis (docs/benchmarks.md).",
-    )
-    load_cli.add_arguments(load)
+    # Listed for --help only: main() hands `reddot load …` to the load tool before this parser runs.
+    commands.add_parser("load", help="drive gateways with WebSocket clients and HTTP traffic, then check for drift")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["load"]:
+        return run_load_tool(argv[1:])
     args = build_parser().parse_args(argv)
-    if args.command == "load":
-        return load_cli.main(args)
     try:
         config = Config.from_namespace(args)
     except ConfigError as error:
         print(f"reddot serve: error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     return serve(config)
+
+
+def run_load_tool(argv: list[str]) -> int:
+    """`reddot load`: imported only here, so a serving gateway never loads the load tool or its dependencies."""
+    try:
+        from loadtest.cli import main as load_main
+    except ImportError as error:
+        print(
+            f"reddot load: the load tool is not installed ({error}); it ships with the source checkout: "
+            "pip install -e . --group load",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return load_main(argv)
 
 
 def serve(config: Config) -> int:

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from counters.errors import ReddotError
-
-from . import metrics
+from gateway.observe import metrics
 
 log = logging.getLogger("reddot")
 

@@ -14,9 +14,9 @@ from browser_support import Shot, dev_config
 from playwright.sync_api import Locator, Page, expect
 from support import LiveServer
 
+from counters.connection import connect
 from counters.store import Counters
 from counters.types import C2CRecall
-from gateway._redis import connect
 from gateway.config import Config
 
 pytestmark = pytest.mark.browser

@@ -13,8 +13,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from redis.asyncio import Redis
 from support import SERVICE, SERVICE_KEY, LiveServer, base_config
 
-from gateway import figures
-from gateway.fleet import Reporter
+from gateway.observe import readings
+from gateway.observe.fleet import Reporter
 
 pytestmark = pytest.mark.browser
 
@@ -69,13 +69,13 @@ class TestFleetOfTwenty:
     def test_twenty_processes_show_as_one_fleet(
         self, page: Page, dev_server: LiveServer, redis_url: str, shot: Shot
     ) -> None:
-        """19 more processes reporting (as gateway/fleet.py writes them): totals count 20, the table lists all."""
+        """19 more processes reporting (as the fleet reports write them): totals count 20, the table lists all."""
         others = [f"bench-host:{40000 + i}" for i in range(19)]
 
         async def report() -> None:
             client = Redis.from_url(redis_url)
             try:
-                values = figures.figures(figures.read(), figures.read())
+                values = readings.figures(readings.read(), readings.read())
                 for process_id in others:
                     await Reporter(client, process_id).write({**values, "connections": 500})
             finally:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio.connection import Connection
 
-from gateway._redis import PackInC
+from counters.connection import PackInC
 
 Packed = type("PackedConnection", (PackInC, Connection), {})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from gateway.load import clean_floor, ingest_floor
+from loadtest import clean_floor, ingest_floor
 
 
 async def _keys(redis_url: str, pattern: str) -> list[bytes]:

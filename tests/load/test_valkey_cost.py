@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.load import valkey_cost
+from loadtest import valkey_cost
 
 
 class TestValkeyCost:

@@ -11,8 +11,8 @@ from redis.crc import key_slot
 from support import SERVICE, LiveServer, base_config
 from ws_support import send_stream, user_token
 
+from counters.connection import PackInC, connect
 from counters.library import VERSION, Library
-from gateway._redis import PackInC, connect
 from gateway.client import Client
 
 NewId = Callable[[str], str]

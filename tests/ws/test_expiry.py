@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from gateway.expiry import Expiries
+from gateway.ws.token_expiry import Expiries
 
 
 class Probe:

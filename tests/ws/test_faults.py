@@ -15,9 +15,9 @@ from websockets.asyncio.client import connect
 from ws_support import send_stream, user_token
 
 from counters.embedded import EmbeddedValkey
-from gateway import hub
 from gateway.client import Client, ReplyError
-from gateway.load.procs import free_port
+from gateway.push import hub
+from loadtest.procs import free_port
 
 NewId = Callable[[str], str]
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from gateway import eager
-from gateway.flusher import FAIRNESS, Flusher
+from gateway.push.flusher import FAIRNESS, Flusher
+from gateway.ws import eager
 
 
 async def _append(log: list[str], item: str) -> None:

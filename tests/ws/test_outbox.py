@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.outbox import MAX_PENDING_REPLIES, Outbox
+from gateway.push.outbox import MAX_PENDING_REPLIES, Outbox
 
 
 class TestOutbox:

@@ -1,0 +1,1 @@
+"""Pages served by the gateway: static assets, the demo app and the ops dashboard."""
