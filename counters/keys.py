@@ -73,11 +73,11 @@ USER_PREFIX = "u:{u:"
 """Scan pattern prefix for user hashes (tests and the dashboard count users with it)."""
 
 
-def fleet() -> str:
-    """Hash of the live gateway processes: process id → its latest figures (JSON with a timestamp).
+def process_reports() -> str:
+    """Hash of the live gateway processes: process id → its latest report (JSON with a timestamp).
 
     One small hash, not a key per process: SCAN over a keyspace of millions of user keys would cost
     the dashboard O(keys) every second, while HGETALL costs O(processes). Fields carry their own
     timestamp (per-field expiry needs Redis 7.4), and the hash itself expires when no process writes.
     """
-    return "fleet:gateways"
+    return "fleet:gateways"  # the name predates the rename: kept so running dashboards read on

@@ -13,7 +13,7 @@ from .library import Client, Library
 from .snapshot import parse_user
 from .types import C2C, Filter, Message, Recall, UserState
 
-MAX_BULK = 100  # conversations per set_recv_opt / mark call (PROTOCOL.md §3)
+MAX_BULK = 100  # conversations per set_recv_opt / mark call (docs/protocol.md §3)
 CLEAN_SLICE = 100  # conversations per bulk-clean call: 2-4 ms of Redis each, well under 10 ms on a busy machine
 CLEAN_SCAN = 4096  # user-hash fields per HSCAN when listing the conversations to clean
 

@@ -70,7 +70,7 @@ class Filter:
     has_mention: bool | None = None
 
     def as_dict(self) -> dict[str, object]:
-        """The filter as PROTOCOL.md §2 writes it."""
+        """The filter as docs/protocol.md §2 writes it."""
         return {"type": self.type, "group": self.group, "mark": self.mark, "has_mention": self.has_mention}
 
 
@@ -107,7 +107,7 @@ class Conversation(NamedTuple):
         )
 
     def as_dict(self) -> dict[str, object]:
-        """The conversation as PROTOCOL.md §3 pushes it."""
+        """The conversation as docs/protocol.md §3 pushes it."""
         is_c2c = self.type == C2C
         return {
             "id": self.id,

@@ -1,4 +1,4 @@
-"""Checks of the identifiers and limits of PROTOCOL.md §1; each failure is InvalidArgument."""
+"""Checks of the identifiers and limits of docs/protocol.md §1; each failure is InvalidArgument."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def mark(value: object, what: str = "mark", allow_zero: bool = False) -> int:
 
 
 def group_type(value: object) -> str:
-    """A group chat type of PROTOCOL.md §1."""
+    """A group chat type of docs/protocol.md §1."""
     if not isinstance(value, str) or value not in GROUP_TYPES:  # a list or dict is not even hashable
         raise InvalidArgument(f"type must be one of {', '.join(sorted(GROUP_TYPES))}")
     return str(value)

@@ -11,9 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from counters.connection import connect
-from counters.library import Client
-from counters.store import Counters
+from counters import Client, Counters, connect
 from gateway.config import Config, ConfigError
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.http import dev_routes, openapi, ops_routes, service_routes, user_routes

@@ -13,8 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from starlette.requests import HTTPConnection
 
-from counters import validate
-from counters.errors import InvalidArgument
+from counters import InvalidArgument, validate
 from gateway.config import Config
 from gateway.errors import PermissionDenied, Unauthenticated
 

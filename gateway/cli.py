@@ -15,7 +15,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from counters.embedded import EmbeddedValkey
+from counters import EmbeddedValkey
 from gateway.app import create_app
 from gateway.config import Config, ConfigError, add_arguments
 from gateway.gc_tuning import paced_gc, quiet_gc
@@ -77,7 +77,7 @@ def serve(config: Config) -> int:
     valkey: EmbeddedValkey | None = None
     try:
         if config.redis_url is None:
-            # Here, in the one CLI process, never in code that runs once per worker (NOTES.md).
+            # Here, in the one CLI process, never in code that runs once per worker (docs/internals.md).
             valkey = EmbeddedValkey(config.data_dir)
             config = dataclasses.replace(config, redis_url=valkey.start())
             print(f"reddot: embedded Valkey at {config.redis_url}, data in {valkey.data_dir}", file=sys.stderr)
@@ -100,8 +100,8 @@ def server_config(app: ASGIApp, config: Config, **overrides: Any) -> uvicorn.Con
         "host": config.host,
         "port": config.port,
         "loop": "uvloop",
-        "ws_per_message_deflate": False,  # halves memory per idle WebSocket (NOTES.md)
-        "ws_max_size": MAX_FRAME,  # PROTOCOL.md §3: a bigger frame closes the socket with 1009
+        "ws_per_message_deflate": False,  # halves memory per idle WebSocket (docs/internals.md)
+        "ws_max_size": MAX_FRAME,  # docs/protocol.md §3: a bigger frame closes the socket with 1009
         "ws": GatewayProtocol,
         "ws_ping_interval": config.ping_interval_seconds or None,
         "ws_ping_timeout": config.ping_timeout_seconds,

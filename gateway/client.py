@@ -29,7 +29,7 @@ class ReplyError(Exception):
 
 
 def filter_key(flt: dict[str, Any] | None) -> str:
-    """The normalized identity of a filter (PROTOCOL.md §2), as a string usable as a dict key."""
+    """The normalized identity of a filter (docs/protocol.md §2), as a string usable as a dict key."""
     flt = flt or {}
     return orjson.dumps(
         {

@@ -73,7 +73,7 @@ class Config:
     max_connections_per_user: int = _setting(
         10, "REDDOT_MAX_CONNECTIONS_PER_USER", "WebSocket connections per user", parse=int
     )
-    # Below the process's open-file limit (20000 here): past it, handshakes fail silently (NOTES.md).
+    # Below the process's open-file limit (20000 here): past it, handshakes fail silently (docs/internals.md).
     max_connections: int = _setting(18000, "REDDOT_MAX_CONNECTIONS", "WebSocket connections per process", parse=int)
     ops_per_second: int = _setting(
         50, "REDDOT_OPS_PER_SECOND", "WebSocket requests per second per connection", parse=int

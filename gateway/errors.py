@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from counters.errors import ReddotError
+from counters import ReddotError
 from gateway.observe import metrics
 
 log = logging.getLogger("reddot")

@@ -10,11 +10,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from counters import (
+    MAX_BULK,
+    C2CMessage,
+    C2CRecall,
+    Filter,
+    GroupMessage,
+    GroupRecall,
+    InvalidArgument,
+    Limits,
+    Message,
+    Recall,
+)
 from counters import validate as v
-from counters.errors import InvalidArgument
-from counters.fanout import Limits
-from counters.store import MAX_BULK
-from counters.types import C2CMessage, C2CRecall, Filter, GroupMessage, GroupRecall, Message, Recall
 
 Body = Mapping[str, object]
 T = TypeVar("T")
@@ -181,7 +189,7 @@ def parse_member_edit(body: Body) -> Edit:
 
 
 def parse_filter(value: object, what: str = "filter") -> Filter:
-    """A filter object of PROTOCOL.md §2, normalized (absent or null = the default)."""
+    """A filter object of docs/protocol.md §2, normalized (absent or null = the default)."""
     flt = obj(value if value is not None else {}, what)
     where = f"{what}." if what else ""
     kind = optional(flt, "type", 0)

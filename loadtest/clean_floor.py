@@ -15,8 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from counters import keys
-from counters.store import CLEAN_SLICE
+from counters import CLEAN_SLICE, keys
 from loadtest.measure import cpu_seconds
 
 LIBRARY = """#!lua name=reddot_clean_floor

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from counters import keys
-from counters.snapshot import parse_user
+from counters import keys, parse_user
 from loadtest.clients import Seen, Values
 
 EMPTY: Values = (0, 0, 0, 0)

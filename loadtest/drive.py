@@ -15,7 +15,7 @@ import jwt
 from loadtest.http import HttpError, HttpPool
 
 KINDS = ("c2c", "group", "clean", "recall", "settings")
-MAX_BATCH = 1000  # messages per POST /v1/messages (PROTOCOL.md §4)
+MAX_BATCH = 1000  # messages per POST /v1/messages (docs/protocol.md §4)
 MAX_IN_FLIGHT = 64  # HTTP requests in flight: past it the pacer waits, and the achieved rate shows it
 TICK = 0.01  # seconds between pacing decisions
 MEMBERS_PER_CALL = 10_000

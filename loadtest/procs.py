@@ -11,7 +11,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from counters.embedded import EmbeddedValkey
+from counters import EmbeddedValkey
 
 START_DEADLINE = 20.0  # seconds a server gets to answer its readiness URL
 STOP_DEADLINE = 10.0

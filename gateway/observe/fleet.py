@@ -16,8 +16,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 
-from counters import keys
-from counters.library import Client
+from counters import Client, drop_reports, read_reports, write_report
 from gateway.observe import readings
 
 log = logging.getLogger("reddot.fleet")
@@ -54,10 +53,7 @@ class Reporter:
         """One entry: the figures, who wrote them and when."""
         entry = {"id": self.process_id, "at": time.time(), "started": self.started, **values}
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                pipe.hset(keys.fleet(), self.process_id, orjson.dumps(entry))
-                pipe.expire(keys.fleet(), HASH_TTL)
-                await pipe.execute()
+            await write_report(self.client, self.process_id, orjson.dumps(entry), HASH_TTL)
         except (RedisError, OSError) as error:
             if not self._failing:
                 log.warning("cannot write this process's figures to Redis: %s", error)
@@ -68,7 +64,7 @@ class Reporter:
     async def withdraw(self) -> None:
         """Remove this process's entry (on shutdown), so the dashboard drops it at once."""
         with contextlib.suppress(RedisError, OSError):
-            await self.client.hdel(keys.fleet(), self.process_id)
+            await drop_reports(self.client, self.process_id)
 
 
 @asynccontextmanager
@@ -87,7 +83,7 @@ async def reporter(app: Starlette) -> AsyncIterator[None]:
 
 async def read_fleet(client: Client) -> list[dict[str, Any]]:
     """Every live process's latest entry, by process id; deletes entries long dead. O(processes)."""
-    raw = await client.hgetall(keys.fleet())
+    raw = await read_reports(client)
     now, live, dead = time.time(), [], []
     for field, value in raw.items():
         try:
@@ -102,5 +98,5 @@ async def read_fleet(client: Client) -> list[dict[str, Any]]:
             entry["age_s"] = round(max(0.0, age), 2)
             live.append(entry)
     if dead:
-        await client.hdel(keys.fleet(), *dead)
+        await drop_reports(client, *dead)
     return sorted(live, key=lambda entry: str(entry["id"]))

@@ -13,11 +13,7 @@ from redis.asyncio.connection import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from counters import keys
-from counters.library import Client
-from counters.snapshot import Event, parse_event
-from counters.store import Counters
-from counters.types import Filter, UserState
+from counters import Client, Counters, Event, Filter, UserState, keys, parse_event
 from gateway.errors import UNAVAILABLE
 from gateway.observe import push_metrics as m
 from gateway.push.pubsub import ShardReader

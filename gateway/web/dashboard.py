@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from counters.library import Client
+from counters import Client
 from gateway import auth
 from gateway.http.common import config_of, reply, route
 from gateway.observe import readings

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from counters.errors import ResourceExhausted
-from counters.types import Conversation, Filter, UserState
+from counters import Conversation, Filter, ResourceExhausted, UserState
 from gateway.compat import asgi_send
 from gateway.observe import push_metrics as m
 from gateway.push.hub import Hub, User
@@ -229,7 +228,7 @@ class Connection:
         return texts
 
     def _conversation_frames(self, ver: int, convs: list[dict[str, object]]) -> list[str]:
-        """Conversations pushed in one frame, or in halves while it would pass 64 KiB (PROTOCOL.md §3)."""
+        """Conversations pushed in one frame, or in halves while it would pass 64 KiB (docs/protocol.md §3)."""
         text = self._encode({"type": "conversations", "ver": ver, "conversations": convs})
         if len(convs) == 1 or (len(text) if text.isascii() else len(text.encode())) <= MAX_FRAME:
             return [text]
@@ -237,7 +236,7 @@ class Connection:
         return self._conversation_frames(ver, convs[:half]) + self._conversation_frames(ver, convs[half:])
 
     def _encode(self, frame: dict[str, object]) -> str:
-        # Frames of one connection never go back in ver (PROTOCOL.md §3).
+        # Frames of one connection never go back in ver (docs/protocol.md §3).
         if "ver" in frame:
             frame["ver"] = self.sent_ver = max(int(frame["ver"]), self.sent_ver)  # type: ignore[call-overload]
         return orjson.dumps(frame).decode()

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from counters.errors import ReddotError
+from counters import ReddotError
 from gateway.auth import verify_user_token
 from gateway.observe import push_metrics as m
 from gateway.ws.close_codes import FORBIDDEN, OVERLOADED, TOO_MANY, UNAUTHENTICATED
@@ -66,7 +66,7 @@ class DirectWebSocket:
 async def websocket_endpoint(ws: WebSocket) -> None:
     """Authenticate, admit, then serve one connection."""
     config, registry = ws.app.state.config, ws.app.state.ws_registry
-    await ws.accept()  # refusals below are close codes (PROTOCOL.md §3), which need an open socket
+    await ws.accept()  # refusals below are close codes (docs/protocol.md §3), which need an open socket
     if not origin_allowed(_header(ws, b"origin"), _header(ws, b"host"), config.allowed_origins):
         m.CLOSES.labels(str(FORBIDDEN)).inc()
         await ws.close(FORBIDDEN)  # straight after the accept: a foreign page never gets a data frame

@@ -1,4 +1,4 @@
-"""The request ops of `/v1/ws` (PROTOCOL.md §3): each takes the request, returns the reply fields."""
+"""The request ops of `/v1/ws` (docs/protocol.md §3): each takes the request, returns the reply fields."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from typing import Any, Protocol
 import orjson
 from redis.exceptions import RedisError
 
-from counters import validate
-from counters.errors import InvalidArgument, ReddotError, Unavailable
-from counters.store import Counters
-from counters.types import Filter, UserState
+from counters import Counters, Filter, InvalidArgument, ReddotError, Unavailable, UserState, validate
 from gateway import params
 from gateway.auth import PermissionDenied, verify_user_token
 from gateway.config import Config
@@ -118,7 +115,7 @@ async def unsubscribe_filter(conn: Session, req: Body) -> Reply:
 async def get_conversations(conn: Session, req: Body) -> Reply:
     """The conversations, only those with unread unless unread_only is false.
 
-    The reply is one frame of at most 64 KiB (PROTOCOL.md §3): a listing too long for it replies with
+    The reply is one frame of at most 64 KiB (docs/protocol.md §3): a listing too long for it replies with
     what fits and `more` (how many did not), and those follow at once as `conversations` pushes.
     """
     state = conn.state

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser_support import Shot, dev_config
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
-from support import LiveServer
+from support.browser import Shot, dev_config
+from support.gateway import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 # Keeps chromium off the network (no component updates, sync, QUIC probes) and runnable as root.

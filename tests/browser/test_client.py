@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from browser_support import Shot, dev_config
 from playwright.sync_api import Locator, Page, expect
-from support import LiveServer
+from support.browser import Shot, dev_config
+from support.gateway import LiveServer
 
 from counters.connection import connect
 from counters.store import Counters

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from browser_support import Shot
 from playwright.sync_api import BrowserContext, Page, expect
 from redis.asyncio import Redis
-from support import SERVICE, SERVICE_KEY, LiveServer, base_config
+from support.browser import Shot
+from support.gateway import SERVICE, SERVICE_KEY, LiveServer, base_config
 
 from gateway.observe import readings
 from gateway.observe.fleet import Reporter

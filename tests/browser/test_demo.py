@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from browser_support import Shot
 from playwright.sync_api import BrowserContext, Locator, Page, expect
-from support import LiveServer, base_config
+from support.browser import Shot
+from support.gateway import LiveServer, base_config
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import BlockingConnectionPool, Redis
-from test_events import Subscription
+from support.events import Subscription
 
 from counters.snapshot import Event
 from counters.store import Counters

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from model import Model, canonical_state
 from redis.asyncio import Redis
+from support.model import Model, canonical_state
 
 from counters import keys
 from counters.fanout import Limits

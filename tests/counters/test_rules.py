@@ -1,4 +1,4 @@
-"""One example per counting rule of PROTOCOL.md §1–§2 (docs/counting.md), and the validation errors."""
+"""One example per counting rule of docs/protocol.md §1–§2 (docs/counting.md), and the validation errors."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-from model import Change, Model, canonical_state, change_of, filter_total
 from redis.asyncio import Redis
-from test_events import Subscription
+from support.events import Subscription
+from support.model import Change, Model, canonical_state, change_of, filter_total
 
 from counters import keys
 from counters.errors import InvalidArgument, ReddotError

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from support import Keys, LiveServer, base_config
+from support.gateway import Keys, LiveServer, base_config
 
 from gateway.config import Config
 

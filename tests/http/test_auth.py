@@ -1,4 +1,4 @@
-"""Who may call what: service keys, user tokens, dev tokens (PROTOCOL.md §5)."""
+"""Who may call what: service keys, user tokens, dev tokens (docs/protocol.md §5)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from support import SERVICE, Keys, as_user, base_config, c2c, error, ok, token
+from support.gateway import SERVICE, Keys, as_user, base_config, c2c, error, ok, token
 
 from gateway.auth import Principal, Unauthenticated, mint_dev_token, verify_user_token
 from gateway.config import Config

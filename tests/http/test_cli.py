@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from processes import DEADLINE, Gateway
-from support import JWT_SECRET, SERVICE, SERVICE_KEY, token
+from support.gateway import JWT_SECRET, SERVICE, SERVICE_KEY, token
+from support.processes import DEADLINE, Gateway
 from websockets.asyncio.client import connect
 
 pytestmark = pytest.mark.anyio  # see test_service_routes.py

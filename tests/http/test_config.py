@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from support import JWT_SECRET, Keys
+from support.gateway import JWT_SECRET, Keys
 
 from gateway.cli import main
 from gateway.config import Config, ConfigError

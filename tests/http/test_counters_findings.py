@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import grp, ingest, make_group, unread
+from support.gateway import grp, ingest, make_group, unread
 
 pytestmark = pytest.mark.anyio  # see test_service_routes.py
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import MAX_BODY, SERVICE, c2c, error, grp, ingest, make_group, ok
+from support.gateway import MAX_BODY, SERVICE, c2c, error, grp, ingest, make_group, ok
 
 from counters.store import Counters
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.routing import Route
-from support import SERVICE, LiveServer, c2c, ingest, ok
+from support.gateway import SERVICE, LiveServer, c2c, ingest, ok
 
 pytestmark = pytest.mark.anyio  # see test_service_routes.py
 

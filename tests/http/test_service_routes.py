@@ -1,4 +1,4 @@
-"""The IM backend's routes: messages, recalls, group chats (PROTOCOL.md §4)."""
+"""The IM backend's routes: messages, recalls, group chats (docs/protocol.md §4)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import SERVICE, c2c, error, grp, ingest, make_group, ok, unread
+from support.gateway import SERVICE, c2c, error, grp, ingest, make_group, ok, unread
 
 # Module-level, so anyio sees the marker while collecting: a marker added only by the shared
 # conftest after collection makes anyio replace the item and drop its parametrization.

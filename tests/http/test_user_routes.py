@@ -1,4 +1,4 @@
-"""A user's routes under /v1/users/{userID} (PROTOCOL.md §4)."""
+"""A user's routes under /v1/users/{userID} (docs/protocol.md §4)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from support import SERVICE, as_user, c2c, error, grp, ingest, make_group, ok, unread
+from support.gateway import SERVICE, as_user, c2c, error, grp, ingest, make_group, ok, unread
 
 pytestmark = pytest.mark.anyio  # see test_service_routes.py
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from support import SERVICE, LiveServer, base_config
+from support.gateway import SERVICE, LiveServer, base_config
+from support.ws import Raw, user_token
 from websockets.asyncio.client import ClientConnection, connect
-from ws_support import Raw, user_token
 
 from gateway.client import Client
 

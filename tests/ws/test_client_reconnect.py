@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from support import LiveServer
-from ws_support import send_c2c, user_token
+from support.gateway import LiveServer
+from support.ws import send_c2c, user_token
 
 from counters.types import Conversation
 from gateway.client import Client

@@ -1,4 +1,4 @@
-"""Every close code of PROTOCOL.md §3, provoked for real."""
+"""Every close code of docs/protocol.md §3, provoked for real."""
 
 from __future__ import annotations
 
@@ -7,22 +7,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
-from support import LiveServer, base_config, token
-from websockets.asyncio.client import ClientConnection, connect
+from support.gateway import LiveServer, base_config, token
+from support.ws import Raw, close_code, user_token
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
-from ws_support import Raw, user_token
 
 NewId = Callable[[str], str]
 Open = Callable[..., Awaitable[Raw]]
-
-
-async def close_code(ws: ClientConnection, timeout: float = 10) -> int | None:
-    """Read until the server closes; the code it sent."""
-    with pytest.raises(ConnectionClosed) as closed:
-        async with asyncio.timeout(timeout):
-            while True:
-                await ws.recv()
-    return closed.value.rcvd.code if closed.value.rcvd else None
 
 
 class TestAuthentication:

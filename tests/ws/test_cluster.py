@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from cluster import ValkeyCluster
 from redis.crc import key_slot
-from support import SERVICE, LiveServer, base_config
-from ws_support import send_stream, user_token
+from support.cluster import ValkeyCluster
+from support.gateway import SERVICE, LiveServer, base_config
+from support.ws import send_stream, user_token
 
 from counters.connection import PackInC, connect
 from counters.library import VERSION, Library

@@ -1,4 +1,4 @@
-"""DESIGN.md invariant 5: clients on two gateway processes converge to a fresh snapshot, whatever happens."""
+"""docs/design.md invariant 5: clients on two gateway processes converge to a fresh snapshot, whatever happens."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from processes import Gateway
 from redis.asyncio import Redis
-from support import JWT_SECRET, SERVICE, SERVICE_KEY
-from ws_support import user_token
+from support.gateway import JWT_SECRET, SERVICE, SERVICE_KEY
+from support.processes import Gateway
+from support.ws import user_token
 
 from counters.store import Counters
 from counters.types import Conversation

@@ -8,11 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 from redis.asyncio import Redis
-from support import SERVICE, LiveServer, base_config
-from test_close_codes import close_code
-from test_slow_client import metric
+from support.gateway import SERVICE, LiveServer, base_config
+from support.ws import close_code, metric, send_stream, user_token
 from websockets.asyncio.client import connect
-from ws_support import send_stream, user_token
 
 from counters.embedded import EmbeddedValkey
 from gateway.client import Client, ReplyError

@@ -1,4 +1,4 @@
-"""DESIGN.md invariant 7 for sockets: whatever a client sends, it gets an answer or a protocol close, never a crash."""
+"""Invariant 7 (docs/design.md) for sockets: whatever a client sends, it gets an answer or a close, never a crash."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import LiveServer
+from support.gateway import LiveServer
+from support.ws import user_token
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
-from ws_support import user_token
 
 EXAMPLES = int(os.environ.get("REDDOT_FUZZ_EXAMPLES", "150"))
 OPS = [

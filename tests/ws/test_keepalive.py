@@ -9,13 +9,13 @@ from collections import deque
 from collections.abc import Iterator
 
 import pytest
-from support import LiveServer, base_config
+from support.gateway import LiveServer, base_config
+from support.ws import user_token
 from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
 from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
-from ws_support import user_token
 
 INTERVAL, TIMEOUT = 0.6, 0.5
 

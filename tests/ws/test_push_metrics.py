@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from ws_support import Raw, send_c2c
+from support.ws import Raw, send_c2c
 
 NewId = Callable[[str], str]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import httpx
-from ws_support import Raw, send_c2c
+from support.ws import Raw, send_c2c
 
 from gateway.client import Client, filter_key
 

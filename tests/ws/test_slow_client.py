@@ -11,10 +11,10 @@ from collections.abc import Callable
 import httpx
 import orjson
 import psutil  # type: ignore[import-untyped]
-from support import SERVICE, LiveServer, base_config
+from support.gateway import SERVICE, LiveServer, base_config
+from support.ws import metric, user_token
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
-from ws_support import user_token
 
 NewId = Callable[[str], str]
 CHANGES = 10_000
@@ -25,11 +25,6 @@ def rss_bytes() -> int:
     """Resident memory of this process (the gateway runs in a thread of it)."""
     with open("/proc/self/status") as status:
         return int(re.search(r"VmRSS:\s+(\d+) kB", status.read()).group(1)) * 1024  # type: ignore[union-attr]
-
-
-def metric(text: str, name: str) -> float:
-    """Sum of a Prometheus metric's samples in /metrics text."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
 class TestSlowClient:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Awaitable, Callable
 
+from support.ws import Raw
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from ws_support import Raw
 
 
 async def test_open_connections_hold_no_handshake(

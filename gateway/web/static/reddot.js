@@ -1,4 +1,4 @@
-// reddot.js: a browser client for the reddot gateway's /v1/ws (PROTOCOL.md §3).
+// reddot.js: a browser client for the reddot gateway's /v1/ws (docs/protocol.md §3).
 // One ES module, no dependencies, no build step: import it from /static/reddot.js or copy it
 // into your bundle. It mirrors gateway/client.py: reconnects with backoff and full jitter,
 // re-sends get_total and every filter subscription after each reconnect, keeps the latest
@@ -16,7 +16,7 @@ export class ReddotError extends Error {
   }
 }
 
-/** The normalized identity of a filter (PROTOCOL.md §2), usable as a Map key. */
+/** The normalized identity of a filter (docs/protocol.md §2), usable as a Map key. */
 export function filterKey(filter = {}) {
   return JSON.stringify({
     type: filter.type || 0,

@@ -30,7 +30,7 @@ from counters.types import (
     UserState,
 )
 
-# PROTOCOL.md §1, written out again so the model does not borrow the implementation's checks.
+# docs/protocol.md §1, written out again so the model does not borrow the implementation's checks.
 COUNTING_TYPES = frozenset({"Work", "Public", "Community"})
 ALL_TYPES = COUNTING_TYPES | {"Meeting", "AVChatRoom"}
 POSITION_END = 2**53
@@ -415,7 +415,7 @@ def filter_total(state: UserState, flt: Filter) -> int:
     )
 
 
-# --- validation (PROTOCOL.md §1) ------------------------------------------------------------
+# --- validation (docs/protocol.md §1) ------------------------------------------------------------
 
 
 def _user_id(value: object) -> None:

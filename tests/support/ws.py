@@ -10,8 +10,11 @@ from typing import Any
 import httpx
 import jwt
 import orjson
-from support import JWT_SECRET
+import pytest
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from support.gateway import JWT_SECRET
 
 Frame = dict[str, Any]
 
@@ -69,3 +72,17 @@ async def send_stream(http: httpx.AsyncClient, sender: str, to: str, first: int,
             return
         await asyncio.sleep(0.1)  # backoff between retries, not synchronisation
     raise AssertionError("ingest never succeeded")
+
+
+async def close_code(ws: ClientConnection, timeout: float = 10) -> int | None:
+    """Read until the server closes; the code it sent."""
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(timeout):
+            while True:
+                await ws.recv()
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+def metric(text: str, name: str) -> float:
+    """Sum of a Prometheus metric's samples in /metrics text."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))

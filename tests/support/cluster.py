@@ -49,7 +49,7 @@ class ValkeyCluster:
         for server in self.servers:
             server.stop()
         self.servers.clear()
-        gc.collect()  # a stale ValkeyServer finalised later could kill a newer server (NOTES.md)
+        gc.collect()  # a stale ValkeyServer finalised later could kill a newer server (docs/internals.md)
 
     @property
     def url(self) -> str:
