@@ -33,9 +33,11 @@ test: install
 test-counters: install
 	$(BIN)/pytest tests/counters
 
+# ruff, then the import contracts of pyproject.toml (counters never imports the gateway, no cycles, ...).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -12,6 +12,7 @@ from typing import Any
 from redis import Redis
 
 from loadtest import clean_floor, ingest_floor, server_lag
+from loadtest.benchdoc import CONNECTIONS, RATES, write
 from loadtest.drift import check
 from loadtest.drive import Population, Traffic, parse_mix, setup
 from loadtest.http import HttpPool
@@ -21,8 +22,6 @@ from loadtest.report import MB, percentiles
 from loadtest.run import Phase, Run
 
 OUT = Path("bench-out")
-CONNECTIONS = (10_000, 5_000, 1_000)  # largest first: its RSS is read on a fresh server
-RATES = (1_000, 2_500, 5_000)  # changes per second
 PHASE_SECONDS = 4.0
 INGEST_SECONDS = 8.0
 FANOUT_MEMBERS, FANOUT_TRIALS = 5_000, 3
@@ -217,8 +216,6 @@ def _machine() -> dict[str, Any]:
 def main() -> int:
     """Run the suite, keep the raw results, write docs/benchmarks.md and the plots."""
     import uvloop
-
-    from .benchdoc import write
 
     OUT.mkdir(exist_ok=True)
     results = uvloop.run(suite(OUT))
