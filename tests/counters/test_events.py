@@ -5,23 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
-from support.events import Subscription
+from support.events import Subscription, conv, summary
 
-from counters.snapshot import Event
 from counters.store import CLEAN_SLICE, Counters
-from counters.types import C2CMessage, C2CRecall, Conversation, GroupMessage, GroupRecall
-
-DEADLINE = 10.0  # seconds to wait for events that must arrive
-
-
-def conv(cid: str, **values: object) -> Conversation:
-    """A conversation view with the given values (the rest zero)."""
-    return Conversation(cid, **values)  # type: ignore[arg-type]  # the tests name only valid fields
-
-
-def summary(events: list[Event]) -> list[tuple[int, int, dict[str, Conversation]]]:
-    """(ver, total, conversations by id) of each event: what must match, publish time aside."""
-    return [(e.ver, e.total, {c.id: c for c in e.conversations}) for e in events]
+from counters.types import C2CMessage, C2CRecall, GroupMessage, GroupRecall
 
 
 class TestIngestEvents:

@@ -9,7 +9,7 @@ from types import TracebackType
 
 from redis.asyncio import Redis
 
-from counters import Event, keys, parse_event
+from counters import Conversation, Event, keys, parse_event
 
 DEADLINE = 10.0  # seconds to wait for events that must arrive
 
@@ -72,3 +72,13 @@ class Subscription:
             message = await self.pubsub.get_message(timeout=left)
             if message is not None and done(message):
                 return
+
+
+def conv(cid: str, **values: object) -> Conversation:
+    """A conversation view with the given values (the rest zero)."""
+    return Conversation(cid, **values)  # type: ignore[arg-type]  # the tests name only valid fields
+
+
+def summary(events: list[Event]) -> list[tuple[int, int, dict[str, Conversation]]]:
+    """(ver, total, conversations by id) of each event: what must match, publish time aside."""
+    return [(e.ver, e.total, {c.id: c for c in e.conversations}) for e in events]
