@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from gateway.gc_tuning import paced_gc, quiet_gc
+from gateway import paced_gc, quiet_gc
 
 CONNECT_CONCURRENCY = 100  # handshakes in flight per process
 CONNECT_TIMEOUT = 60.0

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.gc_tuning import paced_gc, quiet_gc
+from gateway import paced_gc, quiet_gc
 from loadtest.clients import ClientFleet, Seen
 from loadtest.drive import MAX_IN_FLIGHT, pace
 from loadtest.measure import Meter, Usage, usage

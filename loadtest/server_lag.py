@@ -12,7 +12,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.observe.readings import quantile
+from gateway import histogram_quantile
 
 METRIC = "reddot_publish_to_frame_seconds"
 
@@ -33,7 +33,7 @@ def p99_ms(before: Buckets, after: Buckets) -> float | None:
     """The 99th percentile, in ms, of what was observed between two readings."""
     bounds, counts = after
     delta = [b - a for a, b in zip(before[1] or (0.0,) * len(counts), counts, strict=True)]
-    value = quantile(0.99, bounds, delta)
+    value = histogram_quantile(0.99, bounds, delta)
     return None if value is None else value * 1000
 
 

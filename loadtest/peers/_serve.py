@@ -8,7 +8,7 @@ from collections.abc import Callable
 import uvicorn
 from starlette.types import ASGIApp
 
-from gateway.config import Config
+from gateway import Config
 
 
 def run(build: Callable[[str], ASGIApp], description: str) -> None:
