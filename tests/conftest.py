@@ -13,6 +13,8 @@ from redis.asyncio import Redis
 from counters.embedded import EmbeddedValkey
 from counters.store import Counters
 
+pytest_plugins = ["support.live_ws"]  # the live gateway and WebSocket fixtures of tests/ws, tests/push, tests/observe
+
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:

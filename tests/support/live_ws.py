@@ -1,4 +1,4 @@
-"""Fixtures of the WebSocket tests: a real gateway, real `websockets` clients, the session Valkey."""
+"""Fixtures of the WebSocket and push tests: a real gateway, real `websockets` clients, the session Valkey."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
-from support.gateway import SERVICE, LiveServer, base_config
-from support.ws import Raw, user_token
 from websockets.asyncio.client import ClientConnection, connect
 
 from gateway.client import Client
+from support.gateway import SERVICE, LiveServer, base_config
+from support.ws import Raw, user_token
 
 Frame = dict[str, Any]
 
