@@ -16,7 +16,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from counters import EmbeddedValkey
-from gateway.app import create_app
+from counters.data_dir import PASSWORD_FILE, DataDirInUse
+from counters.embedded import ServerStartError
+from gateway.app import Component, create_app
 from gateway.config import Config, ConfigError, add_arguments
 from gateway.gc_tuning import paced_gc, quiet_gc
 from gateway.observe.log_redaction import redact_tokens
@@ -75,14 +77,24 @@ def serve(config: Config) -> int:
     """Run until SIGINT or SIGTERM; the embedded Valkey (if any) stops with the process."""
     _exit_on(signal.SIGINT, signal.SIGTERM)
     valkey: EmbeddedValkey | None = None
+    components: list[Component] = [paced_gc]
     try:
         if config.redis_url is None:
             # Here, in the one CLI process, never in code that runs once per worker (docs/internals.md).
             valkey = EmbeddedValkey(config.data_dir)
-            config = dataclasses.replace(config, redis_url=valkey.start())
-            print(f"reddot: embedded Valkey at {config.redis_url}, data in {valkey.data_dir}", file=sys.stderr)
+            try:
+                config = dataclasses.replace(config, redis_url=valkey.start())
+            except (DataDirInUse, ServerStartError) as error:
+                print(f"reddot serve: error: {error}", file=sys.stderr)
+                return EXIT_STARTUP
+            components.append(valkey.supervised)
+            print(
+                f"reddot: embedded Valkey on 127.0.0.1:{valkey.port} (pid {valkey.pid}; password in "
+                f"{valkey.data_dir / PASSWORD_FILE}), data in {valkey.data_dir}",
+                file=sys.stderr,
+            )
         on_started = functools.partial(announce, config=config) if config.dev else None
-        app = create_app(config, components=[paced_gc])
+        app = create_app(config, components=components)
         quiet_gc()
         server = AnnouncingServer(server_config(app, config), on_started)
         server.run()
