@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import hiredis
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisError
 
 from .library import Client
 
@@ -64,6 +68,31 @@ def connect(url: str) -> Client:
     )
     pool.connection_class = packing(pool.connection_class)
     return Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
+
+
+async def reachable(url: str, seconds: float) -> str | None:
+    """None if the server at `url` answers PING within `seconds`; otherwise why not (for a startup check)."""
+    client = connect(url)
+    try:
+        async with asyncio.timeout(seconds):
+            await client.ping()
+        return None
+    except TimeoutError:
+        return f"no answer within {seconds:.0f} s"
+    except (RedisError, OSError) as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        with contextlib.suppress(Exception):
+            await client.aclose()
+
+
+def redacted(url: str) -> str:
+    """The URL with its password replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def packing(connection_class: type[C]) -> type[C]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import functools
 import signal
@@ -16,6 +17,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from counters import EmbeddedValkey
+from counters.connection import reachable, redacted
 from counters.data_dir import PASSWORD_FILE, DataDirInUse
 from counters.embedded import ServerStartError
 from gateway.app import Component, create_app
@@ -27,6 +29,8 @@ from gateway.ws.transport.protocol import GatewayProtocol
 
 EXIT_CONFIG = 2  # as argparse does for a bad command line
 EXIT_STARTUP = 3  # as uvicorn does when the app cannot start
+# At start, a Redis given by URL must answer within this; later outages are ridden out with 503s.
+REDIS_WAIT_SECONDS = 5.0
 GRACEFUL_SHUTDOWN_SECONDS = 10  # open connections get this long to finish before they are closed
 
 
@@ -93,6 +97,11 @@ def serve(config: Config) -> int:
                 f"{valkey.data_dir / PASSWORD_FILE}), data in {valkey.data_dir}",
                 file=sys.stderr,
             )
+        elif (problem := asyncio.run(reachable(config.redis_url, REDIS_WAIT_SECONDS))) is not None:
+            print(
+                f"reddot serve: error: cannot reach Redis at {redacted(config.redis_url)}: {problem}", file=sys.stderr
+            )
+            return EXIT_STARTUP
         on_started = functools.partial(announce, config=config) if config.dev else None
         app = create_app(config, components=components)
         quiet_gc()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 from collections import deque
 from collections.abc import Callable
@@ -28,6 +27,11 @@ from gateway.observe import push_metrics as m
 log = logging.getLogger("reddot.pubsub")
 _jitter = random.Random()  # private: the global generator belongs to the application
 RESUBSCRIBED = b"reddot-resubscribed"
+ALIVE = b"reddot-alive"
+# A reader quiet this long sends a PING, and gives the connection up if that stays unanswered as long:
+# no read waits forever (a half-open TCP connection would otherwise hold every push of this node).
+IDLE_SECONDS = 10.0
+STOP_SECONDS = 2.0  # a reader that has not ended this long after stop() is left behind
 SUBSCRIBE_BATCH = 500  # channels per SSUBSCRIBE after a reconnect (all of one cluster slot)
 
 OnEvent = Callable[[bytes, bytes], None]
@@ -56,8 +60,12 @@ class ShardReader:
         self._closing = True
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            if self._conn is not None:
+                # Closing the socket ends a pending read even where the cancellation alone did not
+                # (seen after uvicorn failed to bind: the process hung in the lifespan's shutdown).
+                with contextlib.suppress(Exception):
+                    await self._conn.disconnect(nowait=True)
+            await asyncio.wait({self._task}, timeout=STOP_SECONDS)
         await self.pool.disconnect()
 
     async def subscribe(self, channel: bytes) -> None:
@@ -95,8 +103,17 @@ class ShardReader:
                 self._connected.set()
                 delay = 0.05
                 buffered = buffered_replies(conn)
+                pinged = False
                 while True:
-                    self._on_reply(await conn.read_response(timeout=math.inf, push_request=True))
+                    reply = await conn.read_response(timeout=IDLE_SECONDS, push_request=True)
+                    if reply is None:  # quiet for IDLE_SECONDS: is the server still there?
+                        if pinged:
+                            raise RedisTimeoutError(f"no reply to a PING in {IDLE_SECONDS} s")
+                        await conn.send_command("PING", ALIVE)
+                        pinged = True
+                        continue
+                    pinged = False
+                    self._on_reply(reply)
                     # Every event already in the buffer, without a coroutine round per event: one socket
                     # read then serves many events, and each writer wakes once for all of them.
                     while (reply := buffered()) is not False:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -79,6 +81,34 @@ class TestServe:
         code = gateway.process.wait(DEADLINE)
         expected = (2, True)
         assert expected == (code, "service API key" in gateway.err.read_text())
+
+
+class TestStartupNeverHangs:
+    async def test_port_in_use_exits_at_once(self, start: Start, redis_url: str) -> None:
+        """The port is taken: uvicorn's bind fails, the lifespan stops, the process exits 3 within seconds."""
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            gateway = start(
+                "--dev", "--redis-url", redis_url, "--port", str(taken.getsockname()[1])
+            )  # the last --port wins
+            started = time.monotonic()
+            code = gateway.process.wait(DEADLINE)
+        assert (3, True) == (code, time.monotonic() - started < 10)
+        assert "address already in use" in gateway.err.read_text()
+
+    async def test_unreachable_redis_exits_with_its_address(self, start: Start) -> None:
+        """A Redis URL that answers nothing: exit 3 within seconds, naming the address (without its password)."""
+        with socket.socket() as silent:  # accepts connections, never answers
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            url = f"redis://:secret-pw@127.0.0.1:{silent.getsockname()[1]}/0"
+            gateway = start("--dev", "--redis-url", url)
+            started = time.monotonic()
+            code = gateway.process.wait(DEADLINE)
+        err = gateway.err.read_text()
+        assert (3, True) == (code, time.monotonic() - started < 10)
+        assert "cannot reach Redis at redis://:***@127.0.0.1" in err and "secret-pw" not in err
 
 
 class TestLogs:
