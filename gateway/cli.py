@@ -23,6 +23,7 @@ from counters.embedded import ServerStartError
 from gateway.app import Component, create_app
 from gateway.config import Config, ConfigError, add_arguments
 from gateway.gc_tuning import paced_gc, quiet_gc
+from gateway.http import admission
 from gateway.observe.log_redaction import redact_tokens
 from gateway.ws.close_codes import MAX_FRAME
 from gateway.ws.transport.protocol import GatewayProtocol
@@ -31,6 +32,8 @@ EXIT_CONFIG = 2  # as argparse does for a bad command line
 EXIT_STARTUP = 3  # as uvicorn does when the app cannot start
 # At start, a Redis given by URL must answer within this; later outages are ridden out with 503s.
 REDIS_WAIT_SECONDS = 5.0
+# Connections admitted beyond the WebSocket cap, for HTTP: 18,000 + 1,000 stays under the 20,000 descriptors.
+HTTP_HEADROOM = 1000
 GRACEFUL_SHUTDOWN_SECONDS = 10  # open connections get this long to finish before they are closed
 
 
@@ -124,6 +127,7 @@ def server_config(app: ASGIApp, config: Config, **overrides: Any) -> uvicorn.Con
         "ws_per_message_deflate": False,  # halves memory per idle WebSocket (docs/internals.md)
         "ws_max_size": MAX_FRAME,  # docs/protocol.md §3: a bigger frame closes the socket with 1009
         "ws": GatewayProtocol,
+        "http": admission.configured(config.max_connections + HTTP_HEADROOM),
         "ws_ping_interval": config.ping_interval_seconds or None,
         "ws_ping_timeout": config.ping_timeout_seconds,
         "lifespan": "on",

@@ -12,9 +12,10 @@ from typing import Any
 
 from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from starlette.websockets import WebSocket
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-__all__ = ["SansIOProtocol", "asgi_send", "buffered_replies"]
+__all__ = ["H11_ATTRIBUTES", "H11Protocol", "SansIOProtocol", "asgi_send", "buffered_replies"]
 
 SansIOProtocol = WebSocketsSansIOProtocol
 """uvicorn's websockets-sansio protocol: subclassed for spread pings, written to for batched frames."""
@@ -24,6 +25,14 @@ SANSIO_ATTRIBUTES = (
     "ping_interval", "ping_timer", "loop", "send_keepalive_ping", "start_keepalive", "request", "response",
 )  # fmt: skip
 """What gateway/ws/transport reads or overrides on a live SansIOProtocol."""
+
+
+# H11Protocol, uvicorn's h11 HTTP protocol, is subclassed to admit connections (gateway/http/admission.py).
+H11_ATTRIBUTES = (
+    "connection_made", "connection_lost", "handle_events", "on_response_complete", "connections", "cycle",
+    "transport", "loop",
+)  # fmt: skip
+"""What gateway/http/admission.py overrides or reads on uvicorn's h11 protocol."""
 
 
 def asgi_send(ws: WebSocket) -> Any:

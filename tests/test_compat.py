@@ -43,6 +43,12 @@ class TestUvicornSansIO:
         assert seen and all(isinstance(proto, compat.SansIOProtocol) for proto in seen)
 
 
+class TestUvicornH11:
+    def test_protocol_has_every_attribute_admission_uses(self) -> None:
+        """uvicorn's h11 protocol still defines what the connection admission overrides or reads."""
+        assert [] == [name for name in compat.H11_ATTRIBUTES if not _defines(compat.H11Protocol, name)]
+
+
 class TestRedisHiredis:
     async def test_buffered_replies_reads_a_pipelined_reply(self, redis_url: str) -> None:
         """With hiredis, a reply already in the buffer comes out of `buffered_replies` without another read."""

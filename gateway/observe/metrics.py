@@ -25,6 +25,14 @@ HTTP_LATENCY = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
     registry=REGISTRY,
 )  # fmt: skip
+HTTP_REFUSED = Counter(
+    "reddot_http_connections_refused", "TCP connections closed at once: the process was full", registry=REGISTRY
+)
+HTTP_HEADER_TIMEOUTS = Counter(
+    "reddot_http_header_timeouts",
+    "Connections closed for sending no complete request headers in time",
+    registry=REGISTRY,
+)
 MESSAGES_INGESTED = Counter("reddot_messages_ingested", "Messages received for counting", registry=REGISTRY)
 RECIPIENT_UPDATES = Counter(
     "reddot_recipient_updates", "Recipients whose unread grew (sum of `counted`)", registry=REGISTRY
