@@ -26,7 +26,9 @@ $(UPLOT): $(VENDOR)/package.json $(VENDOR)/package-lock.json
 run: install
 	$(BIN)/reddot serve --dev
 
+# Debian packages first (installed when root with apt-get, else one clear line and a stop).
 test: install
+	bash .ci/system-packages
 	$(BIN)/pytest
 
 # The counting core alone, e.g. against another server: REDDOT_TEST_REDIS_URL=redis://… make test-counters
