@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import dataclasses
 import functools
+import json
+import os
 import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -32,6 +35,7 @@ EXIT_CONFIG = 2  # as argparse does for a bad command line
 EXIT_STARTUP = 3  # as uvicorn does when the app cannot start
 # At start, a Redis given by URL must answer within this; later outages are ridden out with 503s.
 REDIS_WAIT_SECONDS = 5.0
+DEV_CREDENTIALS = "dev-credentials.json"  # in the data directory, written in dev mode for `reddot load`
 # Connections admitted beyond the WebSocket cap, for HTTP: 18,000 + 1,000 stays under the 20,000 descriptors.
 HTTP_HEADROOM = 1000
 GRACEFUL_SHUTDOWN_SECONDS = 10  # open connections get this long to finish before they are closed
@@ -63,7 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"reddot serve: error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    return serve(config)
+    return serve(config, generated_secrets(args) if config.dev else ())
+
+
+def generated_secrets(args: argparse.Namespace) -> list[str]:
+    """Which secrets dev mode generated because neither a flag nor the environment gave them."""
+    given = {
+        "service key": args.api_keys or os.environ.get("REDDOT_API_KEYS"),
+        "token secret": args.jwt_secret or args.jwt_public_key or os.environ.get("REDDOT_JWT_SECRET")
+        or os.environ.get("REDDOT_JWT_PUBLIC_KEY"),
+    }  # fmt: skip
+    return [name for name, value in given.items() if not value]
 
 
 def run_load_tool(argv: list[str]) -> int:
@@ -80,7 +94,7 @@ def run_load_tool(argv: list[str]) -> int:
     return load_main(argv)
 
 
-def serve(config: Config) -> int:
+def serve(config: Config, generated: Sequence[str] = ()) -> int:
     """Run until SIGINT or SIGTERM; the embedded Valkey (if any) stops with the process."""
     _exit_on(signal.SIGINT, signal.SIGTERM)
     valkey: EmbeddedValkey | None = None
@@ -105,7 +119,7 @@ def serve(config: Config) -> int:
                 f"reddot serve: error: cannot reach Redis at {redacted(config.redis_url)}: {problem}", file=sys.stderr
             )
             return EXIT_STARTUP
-        on_started = functools.partial(announce, config=config) if config.dev else None
+        on_started = functools.partial(announce, config=config, generated=generated) if config.dev else None
         app = create_app(config, components=components)
         quiet_gc()
         server = AnnouncingServer(server_config(app, config), on_started)
@@ -158,22 +172,36 @@ class AnnouncingServer(uvicorn.Server):
         return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
-def announce(server: AnnouncingServer, config: Config) -> None:
-    """Print the dev-mode banner: where everything is, and the service key."""
+def announce(server: AnnouncingServer, config: Config, generated: Sequence[str]) -> None:
+    """Print the dev-mode banner (where everything is, the service key) and keep the dev credentials."""
     base = server.base_url()
+    credentials = write_dev_credentials(config, base)
+    keys = f"generated {' and '.join(generated)}" if generated else "keys as given"
     lines = [
         "",
-        "reddot is running in dev mode (generated keys, open token minting: not for production)",
+        f"reddot is running in dev mode ({keys}, open token minting: not for production)",
         f"  demo        {base}/demo",
         f"  dashboard   {base}/dashboard",
-        f"  API         {base}/v1",
-        f"  OpenAPI     {base}/openapi.json",
+        f"  API         {base}/  (an index of the routes; OpenAPI at {base}/openapi.json)",
         f"  service key {config.api_keys[0]}",
         f"  try it      curl -H 'Authorization: Bearer {config.api_keys[0]}' {base}/v1/users/alice/unread",
         f'  user token  curl -X POST {base}/v1/dev/token -d \'{{"user": "alice"}}\'',
+        f"  load test   reddot load --target {base}  (reads {credentials})",
         "",
     ]
     print("\n".join(lines), flush=True)
+
+
+def write_dev_credentials(config: Config, base: str) -> Path:
+    """`<data dir>/dev-credentials.json` (mode 0600): what `reddot load --target` needs to drive this gateway."""
+    path = Path(config.data_dir) / DEV_CREDENTIALS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    entry = {"url": base, "api_key": config.api_keys[0], "jwt_secret": config.jwt_secret, "redis_url": config.redis_url}
+    with os.fdopen(fd, "w") as file:
+        json.dump(entry, file, indent=1)
+    return path
 
 
 def _exit_on(*signals: signal.Signals) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -59,17 +60,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--rate", type=float, default=500, help="operations per second (default 500)")
     add("--duration", type=float, default=10, help="seconds of traffic (default 10)")
     add("--no-total", action="store_true", help="clients do not ask for total pushes")
+    add(
+        "--credentials",
+        type=Path,
+        default=Path("var/dev-credentials.json"),
+        help="with --target: a dev gateway's keys and Redis URL (default var/dev-credentials.json, by make run)",
+    )
     add("--json", type=Path, default=Path("bench-out/load.json"), help="result file (default bench-out/load.json)")
     add("--workdir", type=Path, default=Path("bench-out/load"), help="logs and Valkey data")  # fmt: skip
 
 
+SECRETS = ("api_key", "jwt_secret", "redis_url")  # never written to the result file
+
+
+def fill_from_dev_credentials(args: argparse.Namespace) -> None:
+    """Take what --target lacks from a dev gateway's credentials file, when it is for that gateway."""
+    try:
+        saved = json.loads(Path(args.credentials).read_text())
+    except (OSError, ValueError):
+        return
+    if saved.get("url", "").rstrip("/") not in [url.rstrip("/") for url in args.target]:
+        return
+    for name in SECRETS:
+        if not getattr(args, name):
+            setattr(args, name, saved.get(name))
+
+
+def public_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's settings as the result file keeps them: secrets left out."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in SECRETS}
+
+
 async def load(args: argparse.Namespace) -> dict[str, Any]:
     """Run once; the result as the JSON file holds it."""
+    if args.target:
+        fill_from_dev_credentials(args)
     run = Run("reddot", args.workdir, args.redis_url)
     try:
         if args.target:
             if not (args.api_key and args.jwt_secret and args.redis_url):
-                raise SystemExit("reddot load: --target needs --api-key, --jwt-secret and --redis-url")
+                raise SystemExit(
+                    "reddot load: --target needs --api-key, --jwt-secret and --redis-url "
+                    f"(or a dev gateway's {args.credentials}, written by `reddot serve --dev`)"
+                )
             run.target(args.target, args.target_pid, args.api_key, args.jwt_secret)
         else:
             run.start_servers(args.gateways)
@@ -91,7 +124,7 @@ async def load(args: argparse.Namespace) -> dict[str, Any]:
             "redis_memory_mb": use.redis_memory / MB, "redis_rss_mb": use.redis_rss / MB,
         }  # fmt: skip
         return {
-            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            "config": public_config(args),
             "connections": clients.connected,
             "connect_failures": clients.failed,
             "operations": phase.operations,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anyio
 import pytest
+from support.processes import Gateway
 
 from gateway.cli import main
 
@@ -25,3 +27,29 @@ class TestLoadSmoke:
         assert 0 == status
         assert result["recipient_updates_per_s"] > 0
         assert result["latency"]["count"] > 0
+
+
+class TestAgainstMakeRun:
+    @pytest.mark.timeout(90)
+    async def test_load_targets_a_dev_gateway_out_of_the_box(self, tmp_path: Path) -> None:
+        """`reddot load --target URL` drives `reddot serve --dev` with the keys it wrote; no secret in the result."""
+        data = tmp_path / "var"
+        gateway = Gateway(tmp_path, "--dev", "--data-dir", str(data))
+        try:
+            await gateway.wait_ready()
+            credentials = json.loads((data / "dev-credentials.json").read_text())
+            assert 0o600 == (data / "dev-credentials.json").stat().st_mode & 0o777
+            out = tmp_path / "load.json"
+            argv = ["load", "--target", gateway.url, "--credentials", str(data / "dev-credentials.json"),
+                    "--clients", "20", "--group-sizes", "10", "--rate", "100", "--duration", "2",
+                    "--json", str(out), "--workdir", str(tmp_path / "work")]  # fmt: skip
+            status = await anyio.to_thread.run_sync(main, argv)
+            text = out.read_text()
+            assert (0, 0) == (status, json.loads(text)["drift"]["drifted"])
+            secrets = [credentials["api_key"], credentials["jwt_secret"], credentials["redis_url"].split("@")[0]]
+            assert [] == [secret for secret in secrets if secret in text]
+            banner = gateway.out.read_text()
+            assert "generated service key and token secret" in banner
+            assert f"reddot load --target {gateway.url}" in banner
+        finally:
+            gateway.kill()
