@@ -1,8 +1,14 @@
-"""User tokens kept out of uvicorn's logs, which write each request path with its query (`/v1/ws?token=<JWT>`)."""
+"""uvicorn's access lines, safe and true: user tokens redacted, and refused WebSocket upgrades said so.
+
+uvicorn writes each request path with its query (`/v1/ws?token=<JWT>`), and logs every upgrade the
+app accepts as "[accepted]", including those the gateway accepts only to close with 4001 or 4003
+(close codes need an open socket).
+"""
 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from urllib.parse import unquote_plus
 
 REDACTED = "[redacted]"  # ASCII: the access log goes to stdout, whose encoding may lack "…"
@@ -19,13 +25,29 @@ class RedactTokens(logging.Filter):
         return True
 
 
-_FILTER = RedactTokens()
+REFUSING: ContextVar[int | None] = ContextVar("reddot_refusing", default=None)
+"""Set by the WebSocket endpoint, in its own task, around the accept of an upgrade it will close at once."""
 
 
-def redact_tokens() -> None:
+class MarkRefusals(logging.Filter):
+    """Rewrites uvicorn's "[accepted]" to "[refused CODE]" for an upgrade accepted only to be closed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs the accept inside the endpoint's own `await ws.accept()`, so in its context.
+        code = REFUSING.get()
+        if code is not None and isinstance(record.msg, str) and record.msg.endswith("[accepted]"):
+            record.msg = record.msg.removesuffix("[accepted]") + f"[refused {code}]"
+        return True
+
+
+_FILTERS = (RedactTokens(), MarkRefusals())
+
+
+def install() -> None:
     """Filter uvicorn's loggers; calling again adds nothing, as a logger keeps one copy of a filter."""
     for name in LOGGERS:
-        logging.getLogger(name).addFilter(_FILTER)
+        for log_filter in _FILTERS:
+            logging.getLogger(name).addFilter(log_filter)
 
 
 def _redacted(arg: object) -> object:
