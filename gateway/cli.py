@@ -27,7 +27,7 @@ from gateway.app import Component, create_app
 from gateway.config import Config, ConfigError, add_arguments
 from gateway.gc_tuning import paced_gc, quiet_gc
 from gateway.http import admission
-from gateway.observe.log_redaction import redact_tokens
+from gateway.observe import access_log
 from gateway.ws.close_codes import MAX_FRAME
 from gateway.ws.transport.protocol import GatewayProtocol
 
@@ -148,7 +148,7 @@ def server_config(app: ASGIApp, config: Config, **overrides: Any) -> uvicorn.Con
         "log_level": "info",
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }
-    redact_tokens()  # the access log stays on, but user tokens in `?token=` must not land in it
+    access_log.install()  # the access log stays on, but without user tokens, and refusals said as such
     return uvicorn.Config(app, **(options | overrides))
 
 

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from counters import ReddotError
 from gateway.auth import verify_user_token
+from gateway.observe import access_log
 from gateway.observe import push_metrics as m
 from gateway.ws.close_codes import FORBIDDEN, OVERLOADED, TOO_MANY, UNAUTHENTICATED
 from gateway.ws.connection import Connection
@@ -66,24 +67,24 @@ class DirectWebSocket:
 async def websocket_endpoint(ws: WebSocket) -> None:
     """Authenticate, admit, then serve one connection."""
     config, registry = ws.app.state.config, ws.app.state.ws_registry
-    await ws.accept()  # refusals below are close codes (docs/protocol.md §3), which need an open socket
+    refused = refusal_message = None
     if not origin_allowed(_header(ws, b"origin"), _header(ws, b"host"), config.allowed_origins):
-        m.CLOSES.labels(str(FORBIDDEN)).inc()
-        await ws.close(FORBIDDEN)  # straight after the accept: a foreign page never gets a data frame
-        return
-    token = _query_token(ws) or _bearer(_header(ws, b"authorization"))
-    try:
-        principal = verify_user_token(config, token or "")
-    except ReddotError as error:
-        m.CLOSES.labels(str(UNAUTHENTICATED)).inc()
-        await ws.close(UNAUTHENTICATED, error.message[:120])
-        return
-    refused = registry.admit(principal.user, config.max_connections, config.max_connections_per_user)
+        refused = FORBIDDEN  # closed straight after the accept: a foreign page never gets a data frame
+    else:
+        try:
+            principal = verify_user_token(config, _query_token(ws) or _bearer(_header(ws, b"authorization")) or "")
+        except ReddotError as error:
+            refused, refusal_message = UNAUTHENTICATED, error.message[:120]
+        else:
+            refused = registry.admit(principal.user, config.max_connections, config.max_connections_per_user)
     if refused is not None:
         m.CLOSES.labels(str(refused)).inc()
-        await ws.close(refused)
+        access_log.REFUSING.set(refused)  # this task's accept is logged as a refusal
+        await ws.accept()  # refusals are close codes (docs/protocol.md §3), which need an open socket
+        await ws.close(refused, refusal_message or "")
         return
     try:
+        await ws.accept()
         await Connection(ws, principal.user, principal.exp).run()
     finally:
         registry.leave(principal.user)

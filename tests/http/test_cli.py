@@ -134,3 +134,18 @@ class TestLogs:
             sorted(re.findall(r'"(GET|WebSocket) (/v1/ws\?[^\s"]*)', logs)),
             [key for key, value in tokens.items() if value in logs],
         )
+
+    async def test_refused_upgrades_are_logged_as_refused(self, start: Start, redis_url: str) -> None:
+        """An upgrade closed with 4001 (bad token) or 4003 (foreign origin) is logged "[refused CODE]"."""
+        gateway = start("--redis-url", redis_url, "--api-key", SERVICE_KEY, "--jwt-secret", JWT_SECRET)
+        await gateway.wait_ready()
+        url = f"ws://127.0.0.1:{gateway.port}/v1/ws"
+        async with connect(f"{url}?token=garbage") as ws:
+            await ws.wait_closed()
+        async with connect(f"{url}?token={token('alice')}", origin="http://elsewhere.example") as ws:  # type: ignore[arg-type]
+            await ws.wait_closed()
+        async with connect(f"{url}?token={token('alice')}") as ws:
+            assert '"welcome"' in str(await ws.recv())
+        assert 0 == gateway.terminate()
+        lines = [line for line in gateway.err.read_text().splitlines() if '"WebSocket /v1/ws' in line]
+        assert ["[refused 4001]", "[refused 4003]", "[accepted]"] == [line.rsplit('" ', 1)[1] for line in lines]
