@@ -1,6 +1,8 @@
-"""Defects of the counting core found through the HTTP API (reported to the counters owner).
+"""Regression tests, through the HTTP API, for defects of the counting core first found there.
 
-These tests state the protocol's rule and fail until counters/ is fixed; they are not skipped on purpose.
+A group-message batch: each message leaves out only its own sender, so a member who sent an earlier
+message of the same group in the batch still counts a later one (the fan-out once shared one member
+set across the batch and dropped every sender from it).
 """
 
 from __future__ import annotations
