@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 from redis.asyncio import RedisCluster
 from redis.crc import key_slot
@@ -11,21 +10,10 @@ from redis.crc import key_slot
 from . import keys
 from .errors import NotFound
 from .library import Client, Library
-from .types import COUNTING_GROUP_TYPES, C2CMessage, C2CRecall, GroupMessage, GroupRecall, Message, Recall
+from .limits import COUNTING_GROUP_TYPES, Limits
+from .types import C2CMessage, C2CRecall, GroupMessage, GroupRecall, Message, Recall
 
 Call = tuple[str, list[str], list[object]]
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Tunable limits of the counting core; each default is the documented one."""
-
-    position_cap: int = 10_000  # unread ids kept per conversation before the overflow fold
-    tombstones: int = 10_000  # recalled ids remembered per user
-    recipients_per_call: int = 100  # recipients one function call updates (keeps each call ~1 ms)
-    calls_per_pipeline: int = 500  # function calls sent in one round trip
-    groups_per_user: int = 20
-    conversations_per_group: int = 1000
 
 
 def _batches(client: Client, users: Iterable[str], size: int) -> Iterator[list[str]]:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from . import keys
 from . import validate as v
 from .errors import Conflict, NotFound, ResourceExhausted, check_status
-from .fanout import Fanout, Limits
+from .fanout import Fanout
 from .library import Client, Library
+from .limits import BULK_CONVERSATIONS, Limits
 from .snapshot import parse_user
 from .types import C2C, Filter, Message, Recall, UserState
 
-MAX_BULK = 100  # conversations per set_recv_opt / mark call (docs/protocol.md §3)
 CLEAN_SLICE = 100  # conversations per bulk-clean call: 2-4 ms of Redis each, well under 10 ms on a busy machine
 CLEAN_SCAN = 4096  # user-hash fields per HSCAN when listing the conversations to clean
 
@@ -105,7 +105,7 @@ class Counters:
         uid = v.user_id(uid)
         timestamp = v.timestamp(timestamp)
         sequence = v.sequence(sequence, "sequence", low=0)
-        if isinstance(conversation, str) and conversation in v.BULK_CONVERSATIONS:
+        if isinstance(conversation, str) and conversation in BULK_CONVERSATIONS:
             return await self._clean_bulk(uid, conversation)
         conv = v.conversation(conversation)
         position = timestamp if conv.startswith("c2c_") else sequence
@@ -144,14 +144,14 @@ class Counters:
     async def set_recv_opt(self, uid: str, conversations: Sequence[str], recv_opt: int) -> int:
         """Set the receive option of up to 100 conversations; returns ver."""
         uid = v.user_id(uid)
-        convs = v.conversations(conversations, MAX_BULK)
+        convs = v.conversations(conversations, self.limits.conversations_per_call)
         opt = v.recv_opt(recv_opt)
         return int(await self.library.call("recv_opt", [keys.user(uid)], [keys.events(uid), opt, *convs]))
 
     async def mark(self, uid: str, conversations: Sequence[str], mark: int, enable: bool) -> int:
         """Set (enable) or clear mark bits on up to 100 conversations; returns ver."""
         uid = v.user_id(uid)
-        convs = v.conversations(conversations, MAX_BULK)
+        convs = v.conversations(conversations, self.limits.conversations_per_call)
         bits = v.mark(mark)
         args = [keys.events(uid), f"{bits:016x}", 1 if v.flag(enable, "enable") else 0, *convs]
         return int(await self.library.call("mark", [keys.user(uid)], args))

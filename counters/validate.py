@@ -1,26 +1,35 @@
-"""Checks of the identifiers and limits of docs/protocol.md §1; each failure is InvalidArgument."""
+"""Checks of the identifiers and limits of docs/protocol.md §1; each failure is InvalidArgument.
+
+The rules themselves (patterns, ranges, the phrases of the messages) live in counters/limits.py.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from .errors import InvalidArgument
-from .types import GROUP_TYPES, C2CMessage, C2CRecall, Message, Recall
-
-MAX_POSITION = 2**53
-_ID = re.compile(r"[A-Za-z0-9_.@#\-]{1,64}")
-_CONV = re.compile(r"(c2c|group)_([A-Za-z0-9_.@#\-]{1,64})")
-BULK_CONVERSATIONS = frozenset({"c2c", "group", ""})
-# Standard marks are bits 0-3; bits 32-63 are the custom ones. Bits 4-31 are reserved.
-MARK_BITS = 0xF | (0xFFFFFFFF << 32)
-MAX_MESSAGE_ID = 128
+from .limits import (
+    CONVERSATION,
+    CONVERSATION_RULE,
+    GROUP_TYPE_RULE,
+    GROUP_TYPES,
+    ID,
+    ID_RULE,
+    MAX_POSITION,
+    MESSAGE_ID_CHARS,
+    MESSAGE_ID_RULE,
+    NAME_RULE,
+    NO_CONTROL,
+    RECV_OPTS,
+    SET_MARK_RULE,
+    is_mark,
+    is_name,
+)
+from .types import C2CMessage, C2CRecall, Message, Recall
 
 
 def user_id(value: object, what: str = "userID") -> str:
     """A userID or groupID: 1-64 of A-Z a-z 0-9 _ . @ # -."""
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise InvalidArgument(f"{what} must be 1-64 characters of A-Z a-z 0-9 _ . @ # -")
+    if not isinstance(value, str) or not ID.search(value):
+        raise InvalidArgument(f"{what} must be {ID_RULE}")
     return value
 
 
@@ -29,8 +38,8 @@ group_id = user_id
 
 def conversation(value: object, what: str = "conversation") -> str:
     """A conversation ID: c2c_<userID> or group_<groupID>."""
-    if not isinstance(value, str) or not _CONV.fullmatch(value):
-        raise InvalidArgument(f"{what} must be c2c_<userID> or group_<groupID>")
+    if not isinstance(value, str) or not CONVERSATION.search(value):
+        raise InvalidArgument(f"{what} must be {CONVERSATION_RULE}")
     return value
 
 
@@ -62,35 +71,35 @@ def sequence(value: object, what: str = "seq", low: int = 1) -> int:
 
 def message_id(value: object, what: str = "id") -> str:
     """A message ID: 1-128 characters, no control characters."""
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_MESSAGE_ID or _has_control(value):
-        raise InvalidArgument(f"{what} must be a string of 1-{MAX_MESSAGE_ID} characters, no control characters")
+    if not isinstance(value, str) or not 0 < len(value) <= MESSAGE_ID_CHARS or not NO_CONTROL.search(value):
+        raise InvalidArgument(f"{what} must be {MESSAGE_ID_RULE}")
     return value
 
 
 def group_name(value: object, what: str = "name") -> str:
     """A conversation-group name: 1-32 bytes of UTF-8, no control characters."""
-    if not isinstance(value, str) or not 0 < len(value.encode()) <= 32 or _has_control(value):
-        raise InvalidArgument(f"{what} must be 1-32 bytes of UTF-8 without control characters")
+    if not isinstance(value, str) or not is_name(value):
+        raise InvalidArgument(f"{what} must be {NAME_RULE}")
     return value
 
 
 def recv_opt(value: object) -> int:
     """A receive option, 0-4."""
-    return integer(value, "recv_opt", 0, 5)
+    return integer(value, "recv_opt", RECV_OPTS.start, RECV_OPTS.stop)
 
 
 def mark(value: object, what: str = "mark", allow_zero: bool = False) -> int:
     """A mark bitmask: bits 0-3 (STAR, UNREAD, FOLD, HIDE) and custom bits 32-63."""
     bits = integer(value, what, 0, 2**64)
-    if (bits == 0 and not allow_zero) or bits & ~MARK_BITS:
-        raise InvalidArgument(f"{what} must be a non-zero mask of bits 0-3 and 32-63")
+    if not is_mark(bits, allow_zero):
+        raise InvalidArgument(f"{what} must be {SET_MARK_RULE}")
     return bits
 
 
 def group_type(value: object) -> str:
     """A group chat type of docs/protocol.md §1."""
     if not isinstance(value, str) or value not in GROUP_TYPES:  # a list or dict is not even hashable
-        raise InvalidArgument(f"type must be one of {', '.join(sorted(GROUP_TYPES))}")
+        raise InvalidArgument(f"type must be {GROUP_TYPE_RULE}")
     return str(value)
 
 
@@ -99,10 +108,6 @@ def flag(value: object, what: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidArgument(f"{what} must be true or false")
     return value
-
-
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
 def message(msg: Message) -> None:

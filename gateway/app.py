@@ -74,7 +74,7 @@ def create_app(
                     raise ConfigError("no Redis URL: the CLI starts the embedded Valkey and sets it")
                 client = connect(config.redis_url)
                 stack.push_async_callback(client.aclose)
-            counters = Counters(client)
+            counters = Counters(client, config.limits)  # the one Limits every layer reads
             app.state.redis, app.state.counters = client, counters
             await _load_library(counters)
             for component in (live_push, fleet.reporter, *components):

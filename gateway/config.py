@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from counters import Limits
+
 T = TypeVar("T")
 MIN_SECRET_BYTES = 32  # HS256 keys shorter than the hash output are brute-forceable (RFC 7518 §3.2)
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
@@ -88,6 +90,9 @@ class Config:
     ping_timeout_seconds: float = _setting(
         20.0, "REDDOT_PING_TIMEOUT_SECONDS", "a connection whose pong is this late is closed (1011)", parse=float
     )
+    # Not a flag: the sizes of counters/limits.py that this gateway enforces and documents (embedders and
+    # tests may pass others). The app builds its Counters with them; HTTP, WebSocket and /openapi.json read them.
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_env_and_args(cls, argv: Sequence[str], env: Mapping[str, str] | None = None) -> Config:
@@ -101,7 +106,7 @@ class Config:
         """Build from parsed flags (None = unset) and the environment; ConfigError if unusable."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
-        for spec in dataclasses.fields(cls):
+        for spec in settings():
             flag_value = getattr(args, spec.name, None)
             if flag_value is not None:
                 values[spec.name] = tuple(flag_value) if isinstance(flag_value, list) else flag_value
@@ -149,9 +154,14 @@ class Config:
             raise ConfigError("ping_interval_seconds must be 0 (no pings) or more")
 
 
+def settings() -> list[dataclasses.Field[Any]]:
+    """The Config fields that are settings: each has a flag and an environment variable."""
+    return [spec for spec in dataclasses.fields(Config) if "env" in spec.metadata]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per Config field; defaults stay None so the environment can fill what is unset."""
-    for spec in dataclasses.fields(Config):
+    """One flag per setting; defaults stay None so the environment can fill what is unset."""
+    for spec in settings():
         meta = spec.metadata
         flag = meta["flag"] or "--" + spec.name.replace("_", "-")
         shown = "none" if spec.default in (None, ()) else spec.default

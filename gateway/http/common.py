@@ -10,7 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from counters import Counters, InvalidArgument
+from counters import Counters, InvalidArgument, Limits
 from gateway import auth
 from gateway.config import Config
 from gateway.errors import TooLarge
@@ -50,8 +50,13 @@ def config_of(request: Request) -> Config:
     return cast(Config, request.app.state.config)
 
 
-async def read_json(request: Request) -> dict[str, object]:
-    """The body as a JSON object; TooLarge past max_body_bytes (declared or streamed), else InvalidArgument."""
+def limits_of(request: Request) -> Limits:
+    """The Limits this gateway runs with (its Counters holds the same)."""
+    return config_of(request).limits
+
+
+async def read_body(request: Request) -> bytes:
+    """The body bytes (decoded by gateway.params); TooLarge past max_body_bytes (declared or streamed)."""
     limit = config_of(request).max_body_bytes
     too_large = TooLarge(f"the request body passes the limit of {limit} bytes")
     declared = request.headers.get("content-length", "")
@@ -67,13 +72,7 @@ async def read_json(request: Request) -> dict[str, object]:
         raise InvalidArgument("the client went away before sending the whole body") from None
     if not body:
         raise InvalidArgument("this route needs a JSON object body")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise InvalidArgument(f"the body is not valid JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise InvalidArgument("the body must be a JSON object")
-    return data
+    return bytes(body)
 
 
 def service_endpoint(handler: Endpoint) -> Endpoint:

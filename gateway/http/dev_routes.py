@@ -5,15 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from counters import validate
 from gateway import auth, params
-from gateway.http.common import config_of, read_json, reply, route
+from gateway.http.common import config_of, limits_of, read_body, reply, route
 
 
 async def post_dev_token(request: Request) -> Response:
     """A short-lived user token for any user: dev mode only, so it needs no credentials."""
-    body = await read_json(request)
-    user = validate.user_id(params.required(body, "user"), "user")
+    user = params.parse_dev_token(await read_body(request), limits_of(request))
     config = config_of(request)
     token = auth.mint_dev_token(config, user)
     return reply({"token": token, "user": user, "expires_in": config.dev_token_ttl})

@@ -1,212 +1,164 @@
-"""The OpenAPI 3.1 document of every HTTP route, built by hand, served at GET /openapi.json."""
+"""The OpenAPI 3.1 document served at GET /openapi.json, generated for the app that serves it.
+
+Request schemas are the structs that validate requests (gateway/params/bodies.py), reply schemas the
+structs of gateway/http/replies.py, both with the sizes of the running Limits. The document lists
+exactly the routes and methods the app has (the dev routes only in dev mode).
+"""
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from typing import Any, get_args
 
+import msgspec
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
+from gateway.config import Config
 from gateway.errors import STATUS
-from gateway.http.common import reply, route
+from gateway.http import replies as r
+from gateway.http.common import config_of, reply, route
+from gateway.params import bodies as b
+from gateway.params.decoding import Reader, Schema, reader
 
-Schema = dict[str, Any]
 Security = list[dict[str, list[str]]]
 SERVICE: Security = [{"serviceKey": []}]
 USER: Security = [{"serviceKey": []}, {"userToken": []}]
 PUBLIC: Security = []
 
 
-def ref(name: str) -> Schema:
-    """A reference to a component schema."""
-    return {"$ref": f"#/components/schemas/{name}"}
+class Spec:
+    """The operations of every route, for one app's config."""
+
+    def __init__(self, config: Config) -> None:
+        self.reader: Reader = reader(config.limits)
+        self.types: list[type] = []  # every body and reply type used: the components
+        user_id = self.param("userID", "path", b.UserID)
+        self.user = (user_id,)
+        self.group = (self.param("groupID", "path", b.GroupID),)
+        self.named = (user_id, self.param("name", "path", b.Name, "percent-encoded UTF-8"))
+        self.filter = tuple(self.query(b.Filter))
+        self.listing = tuple(self.query(b.ListRequest, default=True))
+        # Dev mode serves the dashboard's figures without a key (docs/dashboard.md).
+        self.stats_security = PUBLIC if config.dev else SERVICE
+
+    def param(self, name: str, where: str, kind: Any, description: str = "", **extra: Any) -> Schema:
+        """A path or query parameter of a type of bodies.py."""
+        schema = {**self.reader.schema(kind), **extra}
+        return {"name": name, "in": where, "required": where == "path", "schema": schema, "description": description}
+
+    def query(self, struct: type[msgspec.Struct], **extra: Any) -> list[Schema]:
+        """Query parameters: the fields of a struct (whose null means absent)."""
+        return [
+            self.param(f.encode_name, "query", next(t for t in get_args(f.type) if t is not type(None)), **extra)
+            for f in msgspec.structs.fields(struct)
+        ]
+
+    def op(
+        self,
+        summary: str,
+        security: Security,
+        body: type | None = None,
+        result: type | None = None,
+        parameters: tuple[Schema, ...] = (),
+        errors: tuple[int, ...] = (),
+        status: int = 200,
+    ) -> Schema:
+        """One operation: its parameters, body, success reply, and the errors it can answer."""
+        codes = set(errors)
+        if security:
+            codes |= {401, 403}
+        if body or parameters:
+            codes.add(400)
+        if body:
+            codes.add(413)
+        if security or body:
+            codes |= {500, 503}
+        success: Schema = {"description": "OK" if status == 200 else "No Content"}
+        if result:
+            success["content"] = {"application/json": {"schema": self.ref(result)}}
+        failures = {str(c): {"$ref": f"#/components/responses/{c}"} for c in sorted(codes)}
+        operation: Schema = {
+            "summary": summary,
+            "security": security,
+            "parameters": list(parameters),
+            "responses": {str(status): success, **failures},
+        }
+        if body:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": self.ref(body)}}}
+        return operation
+
+    def ref(self, kind: type) -> Schema:
+        """A reference to the component of a struct."""
+        self.types.append(kind)
+        return {"$ref": f"#/components/schemas/{kind.__name__}"}
+
+    def paths(self) -> dict[str, dict[str, Schema]]:
+        """Every operation the gateway can have, by path and method."""
+        op, user, named = self.op, "/v1/users/{userID}", self.named
+        groups = f"{user}/conversation-groups"
+        return {
+            "/v1/messages": {"post": op("Count messages", SERVICE, b.Messages, r.IngestResults, errors=(404,))},
+            "/v1/messages/recall": {"post": op("Recall messages", SERVICE, b.Recalls, r.RecallResults, errors=(404,))},
+            "/v1/groups/{groupID}": {
+                "put": op("Create or confirm a group chat", SERVICE, b.GroupChat, r.Group, self.group, (409,)),
+                "get": op("A group chat", SERVICE, None, r.Group, self.group, (404,)),
+                "delete": op("Forget a group chat", SERVICE, None, None, self.group, (404,), 204),
+            },
+            "/v1/groups/{groupID}/members": {
+                "post": op("Add and remove members", SERVICE, b.MemberEdit, r.Group, self.group, (404,)),
+            },
+            f"{user}/unread": {"get": op("Total or filter total", USER, None, r.Total, (*self.user, *self.filter))},
+            f"{user}/conversations": {
+                "get": op("The user's conversations", USER, None, r.Conversations, (*self.user, *self.listing))
+            },
+            f"{user}/clean": {"post": op("Mark read", USER, b.Clean, r.Cleaned, self.user)},
+            f"{user}/recv-opt": {"post": op("Set receive options", USER, b.RecvOpt, r.Ver, self.user)},
+            f"{user}/marks": {"post": op("Set or clear marks", USER, b.Marks, r.Ver, self.user)},
+            groups: {
+                "get": op("Conversation-group names", USER, None, r.ConversationGroups, self.user),
+                "post": op("Create a conversation group", USER, b.NewConversationGroup, r.Ver, self.user, (409, 429)),
+            },
+            f"{groups}/{{name}}": {
+                "patch": op("Rename a conversation group", USER, b.Rename, r.Ver, named, (404, 409)),
+                "delete": op("Delete a conversation group", USER, None, None, named, (404,), 204),
+            },
+            f"{groups}/{{name}}/conversations": {
+                "post": op("Edit a conversation group", USER, b.ConversationGroupEdit, r.Ver, named, (404, 429)),
+            },
+            "/v1/dev/token": {"post": op("Mint a user token (dev mode)", PUBLIC, b.DevTokenRequest, r.DevToken)},
+            "/v1/dev/service-key": {"get": op("The service key, for the demo (dev mode)", PUBLIC, None, r.ServiceKey)},
+            "/v1/dashboard/stats": {"get": op("Figures of every gateway process and of Redis", self.stats_security,
+                                              None, r.DashboardStats)},
+            "/dashboard": {"get": _page("Ops dashboard (its JSON needs the service key outside dev mode)")},
+            "/demo": {"get": _page("Demo app (dev mode)")},
+            "/healthz": {"get": op("Process alive", PUBLIC, None, r.Status)},
+            "/readyz": {"get": op("Redis reachable and functions loaded", PUBLIC, None, r.Status, errors=(503,))},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "security": PUBLIC, "responses": {"200": {
+                "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/openapi.json": {"get": {"summary": "This document", "security": PUBLIC,
+                                      "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        }  # fmt: skip
 
 
-def obj(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
-    """An object schema (unknown fields are ignored by the gateway, so they are allowed)."""
-    return {"type": "object", "required": list(required), "properties": properties}
-
-
-def array(items: Schema, max_items: int | None = None, min_items: int = 0) -> Schema:
-    """An array schema."""
-    schema: Schema = {"type": "array", "items": items, "minItems": min_items}
-    return schema if max_items is None else {**schema, "maxItems": max_items}
-
-
-ID = {"type": "string", "pattern": "^[A-Za-z0-9_.@#-]{1,64}$"}
-CONV = {"type": "string", "pattern": "^(c2c|group)_[A-Za-z0-9_.@#-]{1,64}$"}
-NAME = {"type": "string", "minLength": 1, "description": "1-32 bytes of UTF-8, no control characters"}
-INT = {"type": "integer", "minimum": 0}
-POSITION = {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}
-MARK = {"type": "integer", "minimum": 0, "maximum": 2**64 - 1, "description": "bits 0-3 and 32-63"}
-BOOL = {"type": "boolean"}
-OPT_BOOL = {"type": ["boolean", "null"]}
-USERS = array(ID, 10_000)
-VER = obj(("ver",), ver=INT)
-
-SCHEMAS: dict[str, Schema] = {
-    "Error": obj(("error",), error=obj(("code", "message"), code={"enum": list(STATUS)}, message={"type": "string"})),
-    "C2CMessage": obj(
-        ("id", "from", "to", "timestamp"),
-        id={"type": "string", "minLength": 1, "maxLength": 128}, to=ID, timestamp=POSITION, excluded=BOOL,
-        **{"from": ID},
-    ),
-    "GroupMessage": obj(
-        ("id", "from", "group", "seq"),
-        id={"type": "string", "minLength": 1, "maxLength": 128}, group=ID, seq={**POSITION, "minimum": 1},
-        timestamp=POSITION, excluded=BOOL, at=USERS, at_all=BOOL, recipients={**USERS, "type": ["array", "null"]},
-        **{"from": ID},
-    ),
-    "Recall": {"oneOf": [obj(("id", "group"), id={"type": "string"}, group=ID),
-                         obj(("id", "from", "to"), id={"type": "string"}, to=ID, **{"from": ID})]},
-    "Messages": obj(("messages",), messages=array({"oneOf": [ref("C2CMessage"), ref("GroupMessage")]}, 1000, 1)),
-    "Recalls": obj(("messages",), messages=array(ref("Recall"), 1000, 1)),
-    "IngestResults": obj(("results",), results=array(obj(("id", "counted"), id={"type": "string"}, counted=INT))),
-    "RecallResults": obj(("results",), results=array(obj(("id", "recalled"), id={"type": "string"}, recalled=INT))),
-    "GroupType": obj(("type",), type={"enum": ["Work", "Public", "Community", "Meeting", "AVChatRoom"]}),
-    "Group": obj(("id", "type", "members"), id=ID, type={"type": "string"}, members=INT),
-    "MemberEdit": obj(add=USERS, remove=USERS),
-    "Total": obj(("total", "ver"), total=INT, ver=INT),
-    "Conversation": obj(
-        ("id", "type", "unread", "mentions", "recv_opt", "marks", "groups", "read_timestamp", "read_sequence"),
-        id=CONV, type={"enum": [1, 2]}, unread=INT, mentions=INT, recv_opt={"enum": [0, 1, 2, 3, 4]}, marks=MARK,
-        groups=array(NAME), read_timestamp=POSITION, read_sequence=POSITION,
-    ),
-    "Conversations": obj(("conversations", "ver"), conversations=array(ref("Conversation")), ver=INT),
-    "Clean": obj(
-        ("conversation",),
-        conversation={"type": "string", "description": "a conversation ID, or c2c / group / \"\" for all of a kind"},
-        timestamp=POSITION, sequence=POSITION,
-    ),
-    "Cleaned": obj(("cleaned", "ver"), cleaned=INT, ver=INT),
-    "RecvOpt": obj(("conversations", "recv_opt"), conversations=array(CONV, 100), recv_opt={"enum": [0, 1, 2, 3, 4]}),
-    "Marks": obj(("conversations", "mark", "enable"), conversations=array(CONV, 100), mark=MARK, enable=BOOL),
-    "Ver": VER,
-    "ConversationGroups": obj(("groups",), groups=array(NAME, 20)),
-    "NewConversationGroup": obj(("name",), name=NAME, conversations=array(CONV, 1000)),
-    "Rename": obj(("new_name",), new_name=NAME),
-    "ConversationGroupEdit": obj(add=array(CONV, 1000), remove=array(CONV, 1000)),
-    "DevTokenRequest": obj(("user",), user=ID),
-    "DevToken": obj(("token", "user", "expires_in"), token={"type": "string"}, user=ID, expires_in=INT),
-    "Status": obj(("status",), status={"type": "string"}),
-    "ServiceKey": obj(("key",), key={"type": "string"}),
-    "DashboardStats": obj(
-        ("at", "totals", "processes", "redis"), at={"type": "number"}, totals={"type": "object"},
-        processes=array({"type": "object"}), redis={"type": "object"},
-    ),
-}  # fmt: skip
-
-
-def _param(name: str, where: str, schema: Schema, description: str = "") -> Schema:
-    return {"name": name, "in": where, "required": where == "path", "schema": schema, "description": description}
-
-
-USER_ID = _param("userID", "path", ID)
-GROUP_ID = _param("groupID", "path", ID)
-GROUP_NAME = _param("name", "path", NAME, "percent-encoded UTF-8")
-FILTER = [
-    _param("type", "query", {"enum": [0, 1, 2]}, "0 any, 1 C2C, 2 group"),
-    _param("group", "query", NAME, "only conversations in this conversation group"),
-    _param("mark", "query", MARK, "only conversations with every one of these mark bits"),
-    _param("has_mention", "query", BOOL, "true: only conversations that mention the user"),
-]
-UNREAD_ONLY = _param("unread_only", "query", {**BOOL, "default": True})
-
-
-def op(
-    summary: str,
-    security: Security,
-    body: str | None = None,
-    result: str | None = None,
-    parameters: tuple[Schema, ...] = (),
-    errors: tuple[int, ...] = (),
-    status: int = 200,
-) -> Schema:
-    """One operation: its parameters, body, success reply, and the errors it can answer."""
-    codes = set(errors)
-    if security:
-        codes |= {401, 403}
-    if body or parameters:
-        codes.add(400)
-    if body:
-        codes.add(413)
-    if security or body:
-        codes |= {500, 503}
-    success: Schema = {"description": "OK" if status == 200 else "No Content"}
-    if result:
-        success["content"] = {"application/json": {"schema": ref(result)}}
-    operation: Schema = {
-        "summary": summary,
-        "security": security,
-        "parameters": list(parameters),
-        "responses": {str(status): success, **{str(c): {"$ref": f"#/components/responses/{c}"} for c in sorted(codes)}},
-    }
-    if body:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
-    return operation
-
-
-def _paths() -> dict[str, dict[str, Schema]]:
-    user = "/v1/users/{userID}"
-    groups = f"{user}/conversation-groups"
-    u = (USER_ID,)
-    return {
-        "/v1/messages": {"post": op("Count messages", SERVICE, "Messages", "IngestResults", errors=(404,))},
-        "/v1/messages/recall": {"post": op("Recall messages", SERVICE, "Recalls", "RecallResults", errors=(404,))},
-        "/v1/groups/{groupID}": {
-            "put": op("Create or confirm a group chat", SERVICE, "GroupType", "Group", (GROUP_ID,), (409,)),
-            "get": op("A group chat", SERVICE, None, "Group", (GROUP_ID,), (400, 404)),
-            "delete": op("Forget a group chat", SERVICE, None, None, (GROUP_ID,), (400, 404), 204),
-        },
-        "/v1/groups/{groupID}/members": {
-            "post": op("Add and remove members", SERVICE, "MemberEdit", "Group", (GROUP_ID,), (404,)),
-        },
-        f"{user}/unread": {"get": op("Total or filter total", USER, None, "Total", (USER_ID, *FILTER), (400,))},
-        f"{user}/conversations": {
-            "get": op("The user's conversations", USER, None, "Conversations", (USER_ID, UNREAD_ONLY), (400,))
-        },
-        f"{user}/clean": {"post": op("Mark read", USER, "Clean", "Cleaned", u)},
-        f"{user}/recv-opt": {"post": op("Set receive options", USER, "RecvOpt", "Ver", u)},
-        f"{user}/marks": {"post": op("Set or clear marks", USER, "Marks", "Ver", u)},
-        groups: {
-            "get": op("Conversation-group names", USER, None, "ConversationGroups", u, (400,)),
-            "post": op("Create a conversation group", USER, "NewConversationGroup", "Ver", u, (409, 429)),
-        },
-        f"{groups}/{{name}}": {
-            "patch": op("Rename a conversation group", USER, "Rename", "Ver", (USER_ID, GROUP_NAME), (404, 409)),
-            "delete": op("Delete a conversation group", USER, None, None, (USER_ID, GROUP_NAME), (400, 404), 204),
-        },
-        f"{groups}/{{name}}/conversations": {
-            "post": op("Edit a conversation group", USER, "ConversationGroupEdit", "Ver", (USER_ID, GROUP_NAME),
-                       (404, 429)),
-        },
-        "/v1/dev/token": {"post": op("Mint a user token (dev mode only; 404 otherwise)", PUBLIC, "DevTokenRequest",
-                                     "DevToken", errors=(404,))},
-        "/v1/dev/service-key": {"get": op("The service key, for the demo (dev mode only; 404 otherwise)", PUBLIC,
-                                          None, "ServiceKey", errors=(404,))},
-        "/v1/dashboard/stats": {"get": op("Figures of every gateway process and of Redis (free in dev mode)",
-                                          SERVICE, None, "DashboardStats")},
-        "/dashboard": {"get": _html("Ops dashboard (its JSON needs the service key outside dev mode)")},
-        "/demo": {"get": _html("Demo app (dev mode only; 404 otherwise)")},
-        "/healthz": {"get": op("Process alive", PUBLIC, None, "Status")},
-        "/readyz": {"get": op("Redis reachable and functions loaded", PUBLIC, None, "Status", errors=(503,))},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "security": PUBLIC, "responses": {"200": {
-            "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-        "/openapi.json": {"get": {"summary": "This document", "security": PUBLIC,
-                                  "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
-    }  # fmt: skip
-
-
-def _html(summary: str) -> Schema:
+def _page(summary: str) -> Schema:
     page = {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
     return {"summary": summary, "security": PUBLIC, "responses": {"200": page}}
 
 
-@cache
-def document() -> Schema:
-    """The whole OpenAPI document."""
-    error = {"content": {"application/json": {"schema": ref("Error")}}}
+def document(app: Starlette, config: Config) -> Schema:
+    """The OpenAPI document of this app: the operations of the routes it has."""
+    spec = Spec(config)
+    every = spec.paths()
+    paths: dict[str, dict[str, Schema]] = {}
+    for item in app.routes:
+        if isinstance(item, Route) and item.path in every:
+            methods = {m.lower() for m in item.methods or ()}
+            paths[item.path] = {m: o for m, o in every[item.path].items() if m in methods}
+    spec.ref(r.Error)
+    _, schemas = spec.reader.schemas(spec.types)
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -214,9 +166,9 @@ def document() -> Schema:
             "version": "1",
             "description": 'Real-time unread counts. Errors are {"error": {"code", "message"}}. See docs/http.md.',
         },
-        "paths": _paths(),
+        "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "responses": {str(s): {**error, "description": c} for c, s in STATUS.items()},
             "securitySchemes": {
                 "serviceKey": {"type": "http", "scheme": "bearer", "description": "a service API key"},
@@ -232,8 +184,11 @@ def document() -> Schema:
 
 
 async def openapi_json(request: Request) -> Response:
-    """The OpenAPI document."""
-    return reply(document())
+    """The OpenAPI document (built once per app)."""
+    state = request.app.state
+    if getattr(state, "openapi", None) is None:
+        state.openapi = document(request.app, config_of(request))
+    return reply(state.openapi)
 
 
 ROUTES = [route("/openapi.json", {"GET": openapi_json})]

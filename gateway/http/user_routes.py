@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import params
-from gateway.http.common import counters_of, no_content, read_json, reply, route, user_endpoint
+from gateway.http.common import counters_of, limits_of, no_content, read_body, reply, route, user_endpoint
 from gateway.http.paths import path_param
 from gateway.observe import metrics
 
@@ -31,7 +31,7 @@ async def get_conversations(request: Request, user: str) -> Response:
 @user_endpoint
 async def post_clean(request: Request, user: str) -> Response:
     """Mark a conversation (or every C2C, group or any conversation) read."""
-    args = params.parse_clean(await read_json(request))
+    args = params.parse_clean(await read_body(request), limits_of(request))
     cleaned, ver = await counters_of(request).clean(user, args.conversation, args.timestamp, args.sequence)
     metrics.CLEANS.inc()
     return reply({"cleaned": cleaned, "ver": ver})
@@ -39,15 +39,15 @@ async def post_clean(request: Request, user: str) -> Response:
 
 @user_endpoint
 async def post_recv_opt(request: Request, user: str) -> Response:
-    """Set the receive option of up to 100 conversations."""
-    args = params.parse_recv_opt(await read_json(request))
+    """Set the receive option of conversations (at most Limits.conversations_per_call)."""
+    args = params.parse_recv_opt(await read_body(request), limits_of(request))
     return reply({"ver": await counters_of(request).set_recv_opt(user, args.conversations, args.recv_opt)})
 
 
 @user_endpoint
 async def post_marks(request: Request, user: str) -> Response:
-    """Set or clear mark bits on up to 100 conversations."""
-    args = params.parse_marks(await read_json(request))
+    """Set or clear mark bits on conversations (at most Limits.conversations_per_call)."""
+    args = params.parse_marks(await read_body(request), limits_of(request))
     return reply({"ver": await counters_of(request).mark(user, args.conversations, args.mark, args.enable)})
 
 
@@ -60,14 +60,14 @@ async def list_conversation_groups(request: Request, user: str) -> Response:
 @user_endpoint
 async def create_conversation_group(request: Request, user: str) -> Response:
     """Create a conversation group holding the given conversations."""
-    args = params.parse_new_conversation_group(await read_json(request))
+    args = params.parse_new_conversation_group(await read_body(request), limits_of(request))
     return reply({"ver": await counters_of(request).create_conversation_group(user, args.name, args.conversations)})
 
 
 @user_endpoint
 async def rename_conversation_group(request: Request, user: str) -> Response:
     """Rename a conversation group."""
-    new_name = params.parse_new_name(await read_json(request))
+    new_name = params.parse_new_name(await read_body(request), limits_of(request))
     name = path_param(request, "name")
     return reply({"ver": await counters_of(request).rename_conversation_group(user, name, new_name)})
 
@@ -82,7 +82,7 @@ async def delete_conversation_group(request: Request, user: str) -> Response:
 @user_endpoint
 async def edit_conversation_group(request: Request, user: str) -> Response:
     """Add conversations to and remove them from a conversation group."""
-    edit = params.parse_conversation_group_edit(await read_json(request))
+    edit = params.parse_conversation_group_edit(await read_body(request), limits_of(request))
     name = path_param(request, "name")
     return reply({"ver": await counters_of(request).edit_conversation_group(user, name, edit.add, edit.remove)})
 

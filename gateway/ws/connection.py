@@ -18,7 +18,7 @@ from gateway.observe import push_metrics as m
 from gateway.push.hub import Hub, User
 from gateway.push.outbox import Batch, Outbox
 from gateway.ws import eager
-from gateway.ws.close_codes import EXPIRED, INTERNAL, MAX_FRAME, OVERLOADED, POLICY
+from gateway.ws.close_codes import EXPIRED, INTERNAL, OVERLOADED, POLICY
 from gateway.ws.ops import handle
 from gateway.ws.rate_limit import TokenBucket
 from gateway.ws.transport.write import abort, write_together
@@ -29,7 +29,6 @@ SERVER = "reddot/0.1.0"
 # Conversations per push frame: ~140 bytes each without groups, so a frame stays under 64 KiB and only
 # conversations with many or long group names need a frame split again.
 CONVERSATIONS_PER_FRAME = 400
-MAX_FILTERS = 32  # filter subscriptions per connection (the protocol's limit)
 
 
 class Connection:
@@ -228,9 +227,9 @@ class Connection:
         return texts
 
     def _conversation_frames(self, ver: int, convs: list[dict[str, object]]) -> list[str]:
-        """Conversations pushed in one frame, or in halves while it would pass 64 KiB (docs/protocol.md §3)."""
+        """Conversations pushed in one frame, or in halves while it would pass Limits.frame_bytes (protocol §3)."""
         text = self._encode({"type": "conversations", "ver": ver, "conversations": convs})
-        if len(convs) == 1 or (len(text) if text.isascii() else len(text.encode())) <= MAX_FRAME:
+        if len(convs) == 1 or (len(text) if text.isascii() else len(text.encode())) <= self.config.limits.frame_bytes:
             return [text]
         half = len(convs) // 2
         return self._conversation_frames(ver, convs[:half]) + self._conversation_frames(ver, convs[half:])
@@ -260,8 +259,9 @@ class Connection:
 
     def want_filter(self, flt: Filter) -> int:
         """From now on push this filter's total when it changes; its total now."""
-        if flt not in self.filters and len(self.filters) >= MAX_FILTERS:
-            raise ResourceExhausted(f"at most {MAX_FILTERS} filter subscriptions per connection")
+        most = self.config.limits.filters_per_connection
+        if flt not in self.filters and len(self.filters) >= most:
+            raise ResourceExhausted(f"at most {most} filter subscriptions per connection")
         self.filters[flt] = total = self.state.filter_total(flt)
         return total
 

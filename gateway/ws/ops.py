@@ -9,13 +9,11 @@ from typing import Any, Protocol
 import orjson
 from redis.exceptions import RedisError
 
-from counters import Counters, Filter, InvalidArgument, ReddotError, Unavailable, UserState, validate
+from counters import Counters, Filter, InvalidArgument, ReddotError, Unavailable, UserState
 from gateway import params
 from gateway.auth import PermissionDenied, verify_user_token
 from gateway.config import Config
 from gateway.errors import UNAVAILABLE
-from gateway.params import Body
-from gateway.ws.close_codes import MAX_FRAME
 
 
 class Session(Protocol):
@@ -46,6 +44,7 @@ log = logging.getLogger("reddot.ws")
 # but for the id (measured per request): ~70 at most.
 REPLY_ENVELOPE = 128
 Reply = dict[str, Any]
+Body = dict[str, Any]  # the decoded request frame; each op reads its fields with gateway.params
 Op = Callable[[Session, Body], Awaitable[Reply]]
 
 
@@ -97,31 +96,31 @@ async def get_total(conn: Session, req: Body) -> Reply:
 async def get_unread_by_filter(conn: Session, req: Body) -> Reply:
     """A filter total, once."""
     state = conn.state
-    return {"total": state.filter_total(params.parse_filter(req.get("filter"))), "ver": state.ver}
+    return {"total": state.filter_total(params.parse_filter_request(req)), "ver": state.ver}
 
 
 async def subscribe_filter(conn: Session, req: Body) -> Reply:
     """A filter total; from now on this connection receives its pushes."""
-    total = conn.want_filter(params.parse_filter(req.get("filter")))
+    total = conn.want_filter(params.parse_filter_request(req))
     return {"total": total, "ver": conn.state.ver}
 
 
 async def unsubscribe_filter(conn: Session, req: Body) -> Reply:
     """Stop a filter's pushes (an unknown filter is not an error)."""
-    conn.drop_filter(params.parse_filter(req.get("filter")))
+    conn.drop_filter(params.parse_filter_request(req))
     return {}
 
 
 async def get_conversations(conn: Session, req: Body) -> Reply:
     """The conversations, only those with unread unless unread_only is false.
 
-    The reply is one frame of at most 64 KiB (docs/protocol.md §3): a listing too long for it replies with
-    what fits and `more` (how many did not), and those follow at once as `conversations` pushes.
+    The reply is one frame of at most Limits.frame_bytes (docs/protocol.md §3): a listing too long for it
+    replies with what fits and `more` (how many did not), and those follow at once as `conversations` pushes.
     """
     state = conn.state
-    unread_only = validate.flag(params.optional(req, "unread_only", True), "unread_only")
-    listing = state.listing(unread_only)
-    shown = _fitting(listing, MAX_FRAME - REPLY_ENVELOPE - len(orjson.dumps(req["id"])))
+    limits = conn.config.limits
+    listing = state.listing(params.parse_unread_only(req, limits))
+    shown = _fitting(listing, limits.frame_bytes - REPLY_ENVELOPE - len(orjson.dumps(req["id"])))
     if shown == len(listing):
         return {"conversations": listing, "ver": state.ver}
     rest = [str(c["id"]) for c in listing[shown:]]
@@ -143,39 +142,39 @@ def _fitting(items: list[dict[str, object]], room: int) -> int:
 
 async def clean(conn: Session, req: Body) -> Reply:
     """Mark a conversation, or every C2C, group or any conversation, read."""
-    args = params.parse_clean(req)
+    args = params.parse_clean(req, conn.config.limits)
     cleaned, ver = await conn.counters.clean(conn.uid, args.conversation, args.timestamp, args.sequence)
     return await _after_write(conn, ver, cleaned=cleaned)
 
 
 async def set_recv_opt(conn: Session, req: Body) -> Reply:
-    """Set the receive option of up to 100 conversations."""
-    args = params.parse_recv_opt(req)
+    """Set the receive option of conversations (at most Limits.conversations_per_call)."""
+    args = params.parse_recv_opt(req, conn.config.limits)
     return await _after_write(conn, await conn.counters.set_recv_opt(conn.uid, args.conversations, args.recv_opt))
 
 
 async def mark(conn: Session, req: Body) -> Reply:
-    """Set or clear mark bits on up to 100 conversations."""
-    args = params.parse_marks(req)
+    """Set or clear mark bits on conversations (at most Limits.conversations_per_call)."""
+    args = params.parse_marks(req, conn.config.limits)
     return await _after_write(conn, await conn.counters.mark(conn.uid, args.conversations, args.mark, args.enable))
 
 
 async def create_conversation_group(conn: Session, req: Body) -> Reply:
     """Create a conversation group."""
-    args = params.parse_new_conversation_group(req)
+    args = params.parse_new_conversation_group(req, conn.config.limits)
     ver = await conn.counters.create_conversation_group(conn.uid, args.name, args.conversations)
     return await _after_write(conn, ver)
 
 
 async def delete_conversation_group(conn: Session, req: Body) -> Reply:
     """Delete a conversation group (its conversations stay)."""
-    name = validate.group_name(params.required(req, "name"))
+    name = params.parse_group_name(req, conn.config.limits)
     return await _after_write(conn, await conn.counters.delete_conversation_group(conn.uid, name))
 
 
 async def rename_conversation_group(conn: Session, req: Body) -> Reply:
     """Rename a conversation group."""
-    name, new_name = validate.group_name(params.required(req, "name")), params.parse_new_name(req)
+    name, new_name = params.parse_group_rename(req, conn.config.limits)
     return await _after_write(conn, await conn.counters.rename_conversation_group(conn.uid, name, new_name))
 
 
@@ -190,10 +189,7 @@ async def remove_from_conversation_group(conn: Session, req: Body) -> Reply:
 
 
 async def _edit_group(conn: Session, req: Body, adding: bool) -> Reply:
-    name = validate.group_name(params.required(req, "name"))
-    convs = params.conversations(params.required(req, "conversations"), limit=params.MAX_GROUP_CONVERSATIONS)
-    if not convs:
-        raise InvalidArgument("conversations must name at least one conversation")
+    name, convs = params.parse_group_conversations(req, conn.config.limits)
     edit = {"add": convs} if adding else {"remove": convs}
     return await _after_write(conn, await conn.counters.edit_conversation_group(conn.uid, name, **edit))
 
@@ -205,9 +201,7 @@ async def get_conversation_groups(conn: Session, req: Body) -> Reply:
 
 async def refresh(conn: Session, req: Body) -> Reply:
     """Replace the connection's token by a newer one of the same user."""
-    token = params.required(req, "token")
-    if not isinstance(token, str):
-        raise InvalidArgument("token must be a string")
+    token = params.parse_token(req, conn.config.limits)
     principal = verify_user_token(conn.config, token)
     if principal.user != conn.uid:
         raise PermissionDenied("the new token is for another user")

@@ -60,13 +60,13 @@ class TestServe:
         await gateway.wait_ready()
         valkey_pid = int((data / "valkey.pid").read_text())
         banner = gateway.out.read_text()
-        key = banner.split("service key", 1)[1].split()[0]
+        key = banner.split("\n  service key ", 1)[1].split()[0]
         async with httpx.AsyncClient(base_url=gateway.url) as client:
             status = (
                 await client.get("/v1/users/alice/unread", headers={"Authorization": f"Bearer {key}"})
             ).status_code
         code = gateway.terminate()
-        expected_urls = [f"{gateway.url}/{page}" for page in ("demo", "dashboard", "v1", "openapi.json")]
+        expected_urls = [f"{gateway.url}/{page}" for page in ("demo", "dashboard", "", "openapi.json")]
         expected = (200, 0, True, [])
         assert expected == (
             status,

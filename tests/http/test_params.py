@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
+from counters import Limits
 from counters.errors import InvalidArgument
 from counters.types import C2CMessage, Filter, GroupMessage
 from gateway import params
+
+LIMITS = Limits()
 
 
 class TestFilter:
@@ -30,7 +33,7 @@ class TestFilter:
         [
             ({"type": 3}, "filter.type must be 0, 1 or 2"),
             ({"type": True}, "filter.type must be 0, 1 or 2"),
-            ({"type": 1.0}, "filter.type must be 0, 1 or 2"),
+            ({"type": 1.5}, "filter.type must be 0, 1 or 2"),
             ({"mark": 16}, "filter.mark"),
             ({"mark": "1"}, "filter.mark"),
             ({"has_mention": 1}, "filter.has_mention"),
@@ -57,17 +60,17 @@ class TestMessage:
     def test_c2c_defaults(self) -> None:
         """A C2C message needs id, from, to, timestamp; excluded defaults to false."""
         value = {"id": "m", "from": "bob", "to": "alice", "timestamp": 5, "excluded": None}
-        assert C2CMessage("m", "bob", "alice", 5, False) == params.parse_message(value)
+        assert C2CMessage("m", "bob", "alice", 5, False) == params.parse_message(value, LIMITS)
 
     def test_group_defaults(self) -> None:
         """A group message defaults timestamp 0, at [], at_all false, recipients null."""
         expected = GroupMessage("m", "bob", "g", 7, 0, False, frozenset(), False, None)
-        assert expected == params.parse_message({"id": "m", "from": "bob", "group": "g", "seq": 7})
+        assert expected == params.parse_message({"id": "m", "from": "bob", "group": "g", "seq": 7}, LIMITS)
 
     def test_group_lists(self) -> None:
         """at and recipients are deduplicated userID lists."""
         value = {"id": "m", "from": "bob", "group": "g", "seq": 7, "at": ["a", "a"], "recipients": ["a", "c", "a"]}
-        message = params.parse_message(value)
+        message = params.parse_message(value, LIMITS)
         assert isinstance(message, GroupMessage)
         assert (frozenset({"a"}), ("a", "c")) == (message.at, message.recipients)
 
@@ -75,19 +78,21 @@ class TestMessage:
 class TestArguments:
     def test_clean_defaults(self) -> None:
         """Clean positions default to 0 and bulk IDs pass."""
-        assert params.Clean("", 0, 0) == params.parse_clean({"conversation": ""})
+        assert params.Clean("", 0, 0) == params.parse_clean({"conversation": ""}, LIMITS)
 
     def test_marks_need_enable(self) -> None:
         """`enable` is required."""
         with pytest.raises(InvalidArgument, match="enable is required"):
-            params.parse_marks({"conversations": ["c2c_a"], "mark": 1})
+            params.parse_marks({"conversations": ["c2c_a"], "mark": 1}, LIMITS)
 
     def test_conversations_are_deduplicated(self) -> None:
         """Repeated conversation IDs count once."""
         expected = params.RecvOpt(["c2c_a", "group_b"], 1)
-        assert expected == params.parse_recv_opt({"conversations": ["c2c_a", "group_b", "c2c_a"], "recv_opt": 1})
+        assert expected == params.parse_recv_opt(
+            {"conversations": ["c2c_a", "group_b", "c2c_a"], "recv_opt": 1}, LIMITS
+        )
 
     def test_list_items_are_named(self) -> None:
         """A bad list item is named by its index."""
         with pytest.raises(InvalidArgument, match=r"remove\[1\]"):
-            params.parse_member_edit({"remove": ["a", "b c"]})
+            params.parse_member_edit({"remove": ["a", "b c"]}, LIMITS)
