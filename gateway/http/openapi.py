@@ -133,6 +133,7 @@ class Spec:
                                               None, r.DashboardStats)},
             "/dashboard": {"get": _page("Ops dashboard (its JSON needs the service key outside dev mode)")},
             "/demo": {"get": _page("Demo app (dev mode)")},
+            "/": {"get": op("An index of this gateway's routes", PUBLIC, None, r.Index)},
             "/healthz": {"get": op("Process alive", PUBLIC, None, r.Status)},
             "/readyz": {"get": op("Redis reachable and functions loaded", PUBLIC, None, r.Status, errors=(503,))},
             "/metrics": {"get": {"summary": "Prometheus metrics", "security": PUBLIC, "responses": {"200": {
@@ -191,4 +192,17 @@ async def openapi_json(request: Request) -> Response:
     return reply(state.openapi)
 
 
-ROUTES = [route("/openapi.json", {"GET": openapi_json})]
+async def index(request: Request) -> Response:
+    """`GET /`: every operation this gateway serves, with its summary, and where to read more."""
+    state = request.app.state
+    if getattr(state, "openapi", None) is None:
+        state.openapi = document(request.app, config_of(request))
+    routes = [
+        {"method": method.upper(), "path": path, "summary": operation.get("summary", "")}
+        for path, operations in state.openapi["paths"].items()
+        for method, operation in operations.items()
+    ]
+    return reply({"service": "reddot", "openapi": "/openapi.json", "docs": "docs/http.md", "routes": routes})
+
+
+ROUTES = [route("/", {"GET": index}), route("/openapi.json", {"GET": openapi_json})]

@@ -132,6 +132,23 @@ class DevToken(Struct):
     expires_in: Count
 
 
+class RouteSummary(Struct):
+    """One operation of the gateway."""
+
+    method: str
+    path: str
+    summary: str
+
+
+class Index(Struct):
+    """What this gateway serves: every route, and where its full description is."""
+
+    service: str
+    openapi: str
+    docs: str
+    routes: list[RouteSummary]
+
+
 class Status(Struct):
     """Liveness or readiness."""
 

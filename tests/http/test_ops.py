@@ -93,6 +93,17 @@ class TestMetrics:
 
 class TestOpenAPI:
     @pytest.mark.parametrize("which", ["gateway", "dev_gateway"])
+    async def test_root_is_an_index_of_the_routes(self, request: pytest.FixtureRequest, which: str) -> None:
+        """`GET /` (the banner's API link) lists every operation of /openapi.json with its summary."""
+        server: LiveServer = request.getfixturevalue(which)
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            index, document = (await client.get("/")).json(), (await client.get("/openapi.json")).json()
+        documented = sorted((m.upper(), p) for p, ops in document["paths"].items() for m in ops)
+        assert documented == sorted((r["method"], r["path"]) for r in index["routes"])
+        assert ("POST", "/v1/messages") in {(r["method"], r["path"]) for r in index["routes"]}
+        assert all(r["summary"] for r in index["routes"])
+
+    @pytest.mark.parametrize("which", ["gateway", "dev_gateway"])
     async def test_documents_every_route(self, request: pytest.FixtureRequest, which: str) -> None:
         """Every route and method of the app appears in /openapi.json, with its responses."""
         server: LiveServer = request.getfixturevalue(which)
