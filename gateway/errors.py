@@ -58,7 +58,25 @@ UNAVAILABLE = (
     redis_errors.TryAgainError,
     redis_errors.ReadOnlyError,
     redis_errors.MasterDownError,
+    redis_errors.BusyLoadingError,
+    redis_errors.OutOfMemoryError,  # maxmemory with noeviction
 )
+# Refusals that reach redis-py as a plain ResponseError, by their error code: a full disk (MISCONF),
+# maxmemory with noeviction (OOM), a replica (READONLY), loading (LOADING), a busy script (BUSY).
+# Each is a state of the server that passes; a write refused by one was not applied.
+REFUSED_CODES = ("MISCONF", "OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN")
+RETRY_AFTER_SECONDS = "1"
+
+
+def redis_unavailable(error: BaseException) -> bool:
+    """Whether a Redis error means "retry later" (503 `unavailable`) rather than a bug (500)."""
+    if isinstance(error, (*UNAVAILABLE, OSError)):
+        return True
+    if isinstance(error, redis_errors.ResponseError):
+        text = str(error)
+        # Inside a function call the refusal may come wrapped ("... OOM command not allowed ...").
+        return text.startswith(REFUSED_CODES) or any(f"{code} " in text for code in ("MISCONF", "OOM"))
+    return False
 
 
 def error_response(code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -84,9 +102,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _redis_error(request: Request, exc: Exception) -> Response:
     metrics.REDIS_ERRORS.labels(type(exc).__name__).inc()
-    if isinstance(exc, UNAVAILABLE):
+    if redis_unavailable(exc):
         # Counted, not logged: during an outage every request would log the same line.
-        return error_response("unavailable", "Redis is unreachable; retry later (ingest is idempotent)")
+        return error_response(
+            "unavailable",
+            f"Redis cannot take this now ({str(exc)[:80]}); retry later (ingest is idempotent)",
+            {"Retry-After": RETRY_AFTER_SECONDS},
+        )
     log.error("Redis error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response("internal", "Redis rejected the operation")
 

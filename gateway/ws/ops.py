@@ -13,7 +13,7 @@ from counters import Counters, Filter, InvalidArgument, ReddotError, Unavailable
 from gateway import params
 from gateway.auth import PermissionDenied, verify_user_token
 from gateway.config import Config
-from gateway.errors import UNAVAILABLE
+from gateway.errors import redis_unavailable
 
 
 class Session(Protocol):
@@ -67,9 +67,9 @@ async def handle(conn: Session, text: str) -> Reply:
         return {"id": rid, "ok": True, **await op(conn, request)}
     except ReddotError as error:
         return _error(rid, error)
-    except (*UNAVAILABLE, OSError):  # as the HTTP API answers them: 503 there, `unavailable` here
-        return _error(rid, Unavailable("Redis is unreachable; retry (writes are idempotent)"))
-    except RedisError:
+    except (RedisError, OSError) as error:
+        if redis_unavailable(error):  # as the HTTP API answers them: 503 there, `unavailable` here
+            return _error(rid, Unavailable("Redis cannot take this now; retry (writes are idempotent)"))
         log.exception("Redis rejected the WebSocket op %s", name)
         return _error(rid, ReddotError("Redis rejected the operation"))
     except Exception:  # a bug in one op: answer it, and keep the connection and its pushes
