@@ -4,6 +4,7 @@
 # The user hash `u:{u:<uid>}` holds all scalar state of a user, with fields:
 #   t              total: sum of unread over conversations with recv_opt 0
 #   v              ver: grows with every change of the user's state
+#   gc             how many conversation groups the user has (group_create, group_delete)
 #   n:<conv>       unread (only while > 0)
 #   m:<conv>       mentions among the unread (only while > 0)
 #   r:<conv>       read position: timestamp (C2C) or sequence (group), never decreases

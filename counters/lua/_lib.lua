@@ -1,4 +1,6 @@
 -- Helpers shared by every function of the reddot library (prepended once at load).
+-- Every key, and every field of the user hash, is named in counters/keys.py (its layout comment
+-- lists them all); the Python side builds the keys, these functions only the field names.
 -- Positions go through `str` because Lua numbers are doubles and Redis may print
 -- large integral doubles in exponent form; '%d' keeps every integer below 2^53 exact.
 
@@ -37,33 +39,36 @@ end
 -- and a paired A/B). Conversation ids (docs/protocol.md §1 charset), marks (hex) and read positions
 -- (digits) never need escaping; group names do (cjson). Small counts come from a table: even '%d'
 -- costs a format call each.
-local SMALL = nil  -- '0' .. '999', built on first use (a library's load may not call `string`)
+-- '0' .. '999', built at load: a library's load may not call `string`, but the VM's own number to
+-- text conversion ('%.14g') needs no library and is exact for them.
+local SMALL = {}
+for i = 0, 999 do
+  SMALL[i] = '' .. i
+end
 
 -- An integer as text: counts and totals, usually small; versions and times through '%d'.
 local function text(n)
-  if not SMALL then
-    SMALL = {}
-    for i = 0, 999 do
-      SMALL[i] = str(i)
-    end
-  end
   return SMALL[n] or str(n)
 end
 
--- One conversation as an event carries it (counts as text):
--- [conv, unread, mentions, recv_opt, marks hex, read position, groups joined by "\n"].
+-- One conversation as an event carries it, from text (callers pass '0' for an absent field; `groups`
+-- alone may be false): [conv, unread, mentions, recv_opt, marks hex, read position, groups joined
+-- by "\n"].
 local function view_json(conv, unread, ment, opt, marks, read, groups)
   return '["' .. conv .. '",' .. unread .. ',' .. ment .. ',' .. opt .. ',"' .. marks .. '","' .. read .. '",'
     .. (groups and groups ~= '' and cjson.encode(groups) or '""') .. ']'
 end
 
--- Run one command over a long argument list in slices of 1000 (even, so field-value pairs stay
--- whole): unpack() is bounded by Lua's C stack. `key`, when given, leads every slice. Returns the
--- slices' array replies joined in order (HMGET's values line up with `list`).
+-- Arguments per call of call_in_slices: unpack() is bounded by Lua's C stack. Even, so field-value
+-- pairs stay whole.
+local SLICE = 1000
+
+-- Run one command over a long argument list in slices of SLICE. `key`, when given, leads every
+-- slice. Returns the slices' array replies joined in order (HMGET's values line up with `list`).
 local function call_in_slices(command, key, list)
   local joined, n = {}, 0
-  for first = 1, #list, 1000 do
-    local last, reply = math.min(first + 999, #list), nil
+  for first = 1, #list, SLICE do
+    local last, reply = math.min(first + SLICE - 1, #list), nil
     if key then
       reply = redis.call(command, key, unpack(list, first, last))
     else
@@ -79,6 +84,7 @@ local function call_in_slices(command, key, list)
   return joined
 end
 
+-- The fields of a conversation's view, in view_json's parameter order (the order views_of binds them in).
 local VIEW_FIELDS = {'n:', 'm:', 'o:', 'k:', 'r:', 'g:'}
 
 -- The absolute values of many conversations, read from the hash with one HMGET (in slices): a
@@ -86,37 +92,34 @@ local VIEW_FIELDS = {'n:', 'm:', 'o:', 'k:', 'r:', 'g:'}
 local function views_of(ukey, convs)
   local fields, width = {}, #VIEW_FIELDS
   for i, conv in ipairs(convs) do
+    local at = (i - 1) * width
     for j = 1, width do
-      fields[(i - 1) * width + j] = VIEW_FIELDS[j] .. conv
+      fields[at + j] = VIEW_FIELDS[j] .. conv
     end
   end
-  local f, views = call_in_slices('HMGET', ukey, fields), {}
+  local values, views = call_in_slices('HMGET', ukey, fields), {}
   for i, conv in ipairs(convs) do
-    local at = (i - 1) * width
-    views[i] = view_json(conv, f[at + 1] or '0', f[at + 2] or '0', f[at + 3] or '0', f[at + 4] or '0',
-      f[at + 5] or '0', f[at + 6])
+    local unread, ment, opt, marks, read, groups = unpack(values, (i - 1) * width + 1, i * width)
+    views[i] = view_json(conv, unread or '0', ment or '0', opt or '0', marks or '0', read or '0', groups)
   end
   return views
 end
 
--- One event as text: the new version, the total, the publish time and the views (view_json, joined);
--- `groups`, when given, is the new size of every conversation group that changed (cjson.null: deleted).
-local function event_json(ver, total, ms, views, groups)
-  return '{"v":' .. ver .. ',"t":' .. total .. ',"ms":' .. ms .. ',"c":[' .. views .. ']'
-    .. (groups and ',"G":' .. cjson.encode(groups) or '') .. '}'
-end
-
--- Publish one event: the new version (a number), the total and publish time (both as text, the time
--- defaulting to now), the views (view_json) of the changed conversations, the changed group sizes.
+-- Publish one event: the one place its format is written, for every function. All of it arrives as
+-- text, so a caller holding a number's text (ingest) formats nothing twice: the new version, the
+-- total, the publish time (ms), the changed conversations (view_json, joined by ','), and `groups`,
+-- when given: the new size of every conversation group that changed (cjson.null: deleted).
 local function publish(channel, ver, total, ms, views, groups)
-  redis.call('SPUBLISH', channel, event_json(str(ver), total, ms or str(now_ms()), table.concat(views, ','), groups))
+  redis.call('SPUBLISH', channel, '{"v":' .. ver .. ',"t":' .. total .. ',"ms":' .. ms
+    .. ',"c":[' .. views .. ']' .. (groups and ',"G":' .. cjson.encode(groups) or '') .. '}')
 end
 
--- Bump the user's version and publish one event with the new absolute values.
+-- Bump the user's version and publish one event with the new absolute values, at `ms` (text; nil:
+-- now). Returns the version.
 local function commit(ukey, channel, convs, ms, groups)
   local ver = redis.call('HINCRBY', ukey, 'v', 1)
   local total = redis.call('HGET', ukey, 't') or '0'
-  publish(channel, ver, total, ms, views_of(ukey, convs), groups)
+  publish(channel, str(ver), total, ms or str(now_ms()), table.concat(views_of(ukey, convs), ','), groups)
   return ver
 end
 

@@ -7,7 +7,8 @@
 -- Returns {type, member count}, or NOT_FOUND (no such group), or CONFLICT (the type of a group
 -- never changes, as in Tencent Cloud IM). Publishes nothing: no user's counts change.
 redis.register_function('chat_group', function(keys, args)
-  local gkey, mkey, rkey, kind = keys[1], keys[2], keys[3], args[1]
+  local gkey, mkey, rkey = keys[1], keys[2], keys[3]
+  local kind, adds = args[1], tonumber(args[2])
   local current = redis.call('HGET', gkey, 'type')
   if kind == '' then
     if not current then
@@ -18,14 +19,12 @@ redis.register_function('chat_group', function(keys, args)
   elseif not current then
     redis.call('HSET', gkey, 'type', kind)
   end
-  local adds = tonumber(args[2])
-  for i = 3, #args do
-    if i < 3 + adds then
-      redis.call('SADD', mkey, args[i])
-      redis.call('SADD', rkey, args[i])
-    else
-      redis.call('SREM', mkey, args[i])
-    end
+  for i = 3, 2 + adds do  -- the members to add
+    redis.call('SADD', mkey, args[i])
+    redis.call('SADD', rkey, args[i])
+  end
+  for i = 3 + adds, #args do  -- the members to remove
+    redis.call('SREM', mkey, args[i])
   end
   return {current or kind, redis.call('SCARD', mkey)}
 end)

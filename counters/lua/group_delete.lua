@@ -6,14 +6,15 @@
 -- Returns ver, or NOT_FOUND. Publishes one event with the conversations that left it and the group
 -- as deleted.
 redis.register_function('group_delete', function(keys, args)
-  local ukey, skey, name = keys[1], keys[2], args[2]
-  if redis.call('HEXISTS', ukey, 'G:' .. name) == 0 then
+  local ukey, skey, channel, name = keys[1], keys[2], args[1], args[2]
+  local group_field = 'G:' .. name
+  if redis.call('HEXISTS', ukey, group_field) == 0 then
     return NOT_FOUND
   end
   local convs = redis.call('SMEMBERS', skey)
   edit_names(ukey, convs, name, nil)
   redis.call('UNLINK', skey)
-  redis.call('HDEL', ukey, 'G:' .. name)
+  redis.call('HDEL', ukey, group_field)
   redis.call('HINCRBY', ukey, 'gc', -1)
-  return commit(ukey, args[1], convs, nil, {[name] = cjson.null})
+  return commit(ukey, channel, convs, nil, {[name] = cjson.null})
 end)

@@ -10,14 +10,16 @@
 -- Publishes one event with the conversations that joined or left and the group's new size (none
 -- joined or left: no event, no version bump).
 redis.register_function('group_edit', function(keys, args)
-  local ukey, skey, name = keys[1], keys[2], args[2]
-  local size = redis.call('HGET', ukey, 'G:' .. name)
+  local ukey, skey = keys[1], keys[2]
+  local channel, name, max_size, adds = args[1], args[2], tonumber(args[3]), tonumber(args[4])
+  local group_field = 'G:' .. name
+  local size = redis.call('HGET', ukey, group_field)
   if not size then
     return NOT_FOUND
   end
   -- Membership of every named conversation in one SMISMEMBER (in slices), not a call each.
   local named = {unpack(args, 5)}  -- at most 2 × 1000 (checked in Python), within unpack's bounds
-  local member, adds = call_in_slices('SMISMEMBER', skey, named), tonumber(args[4])
+  local member = call_in_slices('SMISMEMBER', skey, named)
   local adding, joined, left = {}, {}, {}
   for i = 1, adds do
     adding[named[i]] = true
@@ -30,7 +32,7 @@ redis.register_function('group_edit', function(keys, args)
       left[#left + 1] = named[i]
     end
   end
-  if tonumber(size) + #joined - #left > tonumber(args[3]) then
+  if tonumber(size) + #joined - #left > max_size then
     return EXHAUSTED
   end
   if #joined + #left == 0 then
@@ -44,6 +46,6 @@ redis.register_function('group_edit', function(keys, args)
     joined[#joined + 1] = conv
   end
   local new_size = redis.call('SCARD', skey)
-  redis.call('HSET', ukey, 'G:' .. name, new_size)
-  return commit(ukey, args[1], joined, nil, {[name] = new_size})
+  redis.call('HSET', ukey, group_field, new_size)
+  return commit(ukey, channel, joined, nil, {[name] = new_size})
 end)

@@ -9,12 +9,14 @@
 -- Publishes one event with the group's conversations (their group lists changed) and both names
 -- (the old one as deleted).
 redis.register_function('group_rename', function(keys, args)
-  local ukey, old_key, new_key, old, new = keys[1], keys[2], keys[3], args[2], args[3]
-  local size = redis.call('HGET', ukey, 'G:' .. old)
+  local ukey, old_key, new_key = keys[1], keys[2], keys[3]
+  local channel, old, new = args[1], args[2], args[3]
+  local old_field, new_field = 'G:' .. old, 'G:' .. new
+  local size = redis.call('HGET', ukey, old_field)
   if not size then
     return NOT_FOUND
   end
-  if redis.call('HEXISTS', ukey, 'G:' .. new) == 1 then
+  if redis.call('HEXISTS', ukey, new_field) == 1 then
     return CONFLICT
   end
   local convs = redis.call('SMEMBERS', old_key)
@@ -22,7 +24,7 @@ redis.register_function('group_rename', function(keys, args)
   if #convs > 0 then
     redis.call('RENAME', old_key, new_key)
   end
-  redis.call('HDEL', ukey, 'G:' .. old)
-  redis.call('HSET', ukey, 'G:' .. new, size)
-  return commit(ukey, args[1], convs, nil, {[old] = cjson.null, [new] = tonumber(size)})
+  redis.call('HDEL', ukey, old_field)
+  redis.call('HSET', ukey, new_field, size)
+  return commit(ukey, channel, convs, nil, {[old] = cjson.null, [new] = tonumber(size)})
 end)

@@ -7,12 +7,13 @@
 -- Publishes one event per such recipient. Every recipient also gets a tombstone, so a
 -- later (re)delivery of the recalled message never counts.
 redis.register_function('recall', function(keys, args)
-  local keep = tonumber(args[1])
-  local conv, id = args[2], args[3]
+  local keep, conv, id = tonumber(args[1]), args[2], args[3]
   local tomb = conv .. '\n' .. id
+  local unread_field, ment_field, opt_field = 'n:' .. conv, 'm:' .. conv, 'o:' .. conv
   local recalled, ms = 0, nil
   for i = 1, #keys / 4 do
     local ukey, pkey, akey, zkey = keys[4 * i - 3], keys[4 * i - 2], keys[4 * i - 1], keys[4 * i]
+    local channel = args[3 + i]
     ms = ms or now_ms()
     redis.call('ZADD', zkey, ms, tomb)
     local size = redis.call('ZCARD', zkey)
@@ -20,13 +21,14 @@ redis.register_function('recall', function(keys, args)
       redis.call('ZREMRANGEBYRANK', zkey, 0, size - keep - 1)
     end
     if redis.call('ZREM', pkey, id) == 1 then
-      local f = redis.call('HMGET', ukey, 'n:' .. conv, 'm:' .. conv, 'o:' .. conv, 't')
-      put_count(ukey, 'n:' .. conv, num(f[1]) - 1)
-      put_count(ukey, 'm:' .. conv, num(f[2]) - redis.call('ZREM', akey, id))
-      if num(f[3]) == 0 then
-        redis.call('HSET', ukey, 't', num(f[4]) - 1)
+      local f = redis.call('HMGET', ukey, unread_field, ment_field, opt_field, 't')
+      local unread, ment, opt, total = num(f[1]), num(f[2]), num(f[3]), num(f[4])
+      put_count(ukey, unread_field, unread - 1)
+      put_count(ukey, ment_field, ment - redis.call('ZREM', akey, id))
+      if opt == 0 then
+        redis.call('HSET', ukey, 't', total - 1)
       end
-      commit(ukey, args[3 + i], {conv}, str(ms))
+      commit(ukey, channel, {conv}, str(ms))
       recalled = recalled + 1
     end
   end

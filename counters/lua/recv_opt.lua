@@ -6,17 +6,17 @@
 -- Returns ver. Publishes one event with the conversations whose option changed
 -- (none, and no version bump, when nothing changed).
 redis.register_function('recv_opt', function(keys, args)
-  local ukey, opt = keys[1], tonumber(args[2])
+  local ukey, channel, opt = keys[1], args[1], tonumber(args[2])
   local delta, changed = 0, {}
-  for i = 3, #args do
+  for i = 3, #args do  -- the conversation ids
     local conv = args[i]
     local f = redis.call('HMGET', ukey, 'o:' .. conv, 'n:' .. conv)
-    local old = num(f[1])
+    local old, unread = num(f[1]), num(f[2])
     if old ~= opt then
       if old == 0 then
-        delta = delta - num(f[2])
+        delta = delta - unread
       elseif opt == 0 then
-        delta = delta + num(f[2])
+        delta = delta + unread
       end
       put_count(ukey, 'o:' .. conv, opt)
       changed[#changed + 1] = conv
@@ -28,5 +28,5 @@ redis.register_function('recv_opt', function(keys, args)
   if delta ~= 0 then
     redis.call('HINCRBY', ukey, 't', delta)
   end
-  return commit(ukey, args[1], changed)
+  return commit(ukey, channel, changed)
 end)
