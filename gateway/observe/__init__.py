@@ -1,1 +1,1 @@
-"""Observability: Prometheus metrics, this process's readings, the fleet reports, log redaction."""
+"""Observability: Prometheus metrics, this process's readings, the fleet reports, the access log."""
