@@ -218,9 +218,10 @@ class Hub:
             return
         user.reloading = True
         try:
-            fresh = await self._fresh_snapshot(user, reason)
-            if fresh is None:
+            loaded = await self._fresh_snapshot(user, reason)
+            if loaded is None:
                 return
+            fresh, before = loaded
             old = user.state
             user.state = fresh
             changed = [
@@ -228,7 +229,10 @@ class Hub:
                 for cid in old.conversations.keys() | fresh.conversations.keys()
                 if old.conversations.get(cid) != fresh.conversations.get(cid)
             ]
-            held, user.held = [e for e in user.held if e.ver > fresh.ver], []
+            # An event held before the read began was published before it: the snapshot covers it. One the
+            # snapshot does not reach never happened there (its write was lost in a failover, or another
+            # publisher sent it): kept, it would start a gap reload after every reload, without end.
+            held, user.held = [e for e in user.held[before:] if e.ver > fresh.ver], []
         finally:
             user.reloading = False
         if not user.loaded.done():
@@ -239,13 +243,15 @@ class Hub:
         for event in sorted(held, key=lambda e: e.ver):
             self._on_event(user, event)
 
-    async def _fresh_snapshot(self, user: User, reason: str) -> UserState | None:
-        """Read the snapshot, again if another reason to reload came up meanwhile (None: nobody here
-        watches the user any more). Any Redis error is retried with backoff: a failover answers
-        MASTERDOWN or READONLY for a while, and a user whose snapshot gave up would never load."""
+    async def _fresh_snapshot(self, user: User, reason: str) -> tuple[UserState, int] | None:
+        """Read the snapshot, again if another reason to reload came up meanwhile, with how many events
+        were held when its read began (None: nobody here watches the user any more). Any Redis error is
+        retried with backoff: a failover answers MASTERDOWN or READONLY for a while, and a user whose
+        snapshot gave up would never load."""
         delay = 0.2
         while self.users.get(user.uid) is user:
             user.reload_again = False
+            before = len(user.held)  # held only grows while reloading
             try:
                 fresh = await self.counters.snapshot(user.uid)
             except (RedisError, OSError) as error:
@@ -256,7 +262,7 @@ class Hub:
                 continue
             m.RESYNCS.labels(reason).inc()
             if not user.reload_again:
-                return fresh
+                return fresh, before
         return None
 
     def _wake_waiters(self, user: User) -> None:

@@ -65,6 +65,28 @@ class TestClean:
         assert ([(2, 4), (1, 6), (1, 7)], 1, 0) == (cleaned, left, (await counters.total(alice))[0])
 
 
+class TestMutedConversations:
+    """Cleaning or recalling in a conversation outside the total (recv_opt 2) leaves the total alone."""
+
+    async def test_clean_of_a_muted_conversation_keeps_the_total(self, counters: Any, new_id: NewId) -> None:
+        """A muted conversation's unread is not in the total, so cleaning it does not lower the total."""
+        alice, bob, carol = new_id("alice"), new_id("bob"), new_id("carol")
+        await counters.ingest([C2CMessage("m1", bob, alice, 10), C2CMessage("m2", carol, alice, 10)])
+        await counters.set_recv_opt(alice, [f"c2c_{carol}"], 2)
+        await counters.clean(alice, f"c2c_{carol}")
+        state = await counters.snapshot(alice)
+        assert (1, 0) == (state.total, state.conversations[f"c2c_{carol}"].unread)
+
+    async def test_recall_in_a_muted_conversation_keeps_the_total(self, counters: Any, new_id: NewId) -> None:
+        """Recalling an unread message of a muted conversation lowers its unread, not the total."""
+        alice, bob, carol = new_id("alice"), new_id("bob"), new_id("carol")
+        await counters.ingest([C2CMessage("m1", bob, alice, 10), C2CMessage("m2", carol, alice, 10)])
+        await counters.set_recv_opt(alice, [f"c2c_{carol}"], 2)
+        assert [1] == await counters.recall([C2CRecall("m2", carol, alice)])
+        state = await counters.snapshot(alice)
+        assert (1, 0) == (state.total, state.conversations[f"c2c_{carol}"].unread)
+
+
 class TestRecall:
     async def test_recall_removes_unread_message(self, counters: Any, new_id: NewId) -> None:
         """Recalling a message still unread removes it from unread, mentions and the total."""
