@@ -94,6 +94,7 @@ class Limits:
     recalls_per_call: int = 1000  # recalls of one POST /v1/messages/recall
     users_per_call: int = 10_000  # `recipients` and `at` of one message; `add` and `remove` of one members edit
     conversations_per_call: int = 100  # conversations of one recv-opt or marks change
+    conversations_per_page: int = 1000  # conversations of one get_conversations page (its `limit`)
     # One WebSocket connection (docs/protocol.md §3).
     filters_per_connection: int = 32  # filter subscriptions
     frame_bytes: int = 64 * 1024  # bytes of one frame, either way

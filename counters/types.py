@@ -154,6 +154,15 @@ class UserState:
         convs = self.conversations
         return sum(c.unread for c in map(convs.__getitem__, self.unread_ids) if c.matches(flt))
 
+    def page(self, unread_only: bool, limit: int, after: str = "") -> tuple[list[dict[str, object]], str | None]:
+        """Up to `limit` conversations with an ID above `after`, in ID order, and the last ID if more follow.
+
+        ID order, not unread order: a page boundary then stays put while counts change between pages.
+        """
+        ids = sorted(cid for cid, c in self.conversations.items() if cid > after and (c.unread or not unread_only))
+        shown = ids[:limit]
+        return [self.conversations[cid].as_dict() for cid in shown], (shown[-1] if len(ids) > limit else None)
+
     def listing(self, unread_only: bool = True) -> list[dict[str, object]]:
         """Conversations as the protocol lists them, most unread first then by id."""
         convs = [c for c in self.conversations.values() if c.unread or not unread_only]

@@ -206,12 +206,19 @@ class Client:
             await self.get_total()
         for flt in list(self._subscribed.values()):
             await self.subscribe_filter(flt)
-        reply = await self.request("get_conversations", unread_only=False)
-        # With `more`, the rest follow as pushes: only a whole listing says that the others are empty.
-        listing, ver = reply["conversations"], int(reply["ver"])
-        changed = self._keep_listing(listing, ver) if not reply.get("more") else self._keep_each(listing, ver)
+        pages, cursor = [], None
+        while True:  # every page of the listing, each with its own ver
+            reply = await self.request("get_conversations", unread_only=False, **({"cursor": cursor} if cursor else {}))
+            pages.append((reply["conversations"], int(reply["ver"])))
+            if not (cursor := reply.get("next_cursor")):
+                break
+        vers = {ver for _, ver in pages}
+        if len(vers) == 1:  # one state throughout: the listing is whole, and what it leaves out was emptied
+            changed = self._keep_listing([conv for convs, _ in pages for conv in convs], max(vers))
+        else:  # the state moved between pages: keep each page for its ver; pushes bring the rest
+            changed = [conv for convs, ver in pages for conv in self._keep_each(convs, ver)]
         if changed:
-            await self._notify({"type": "conversations", "ver": reply["ver"], "conversations": changed})
+            await self._notify({"type": "conversations", "ver": max(vers), "conversations": changed})
 
     async def _read(self, ws: ClientConnection) -> None:
         async for raw in ws:

@@ -99,10 +99,11 @@ class Conversation(Struct):
 
 
 class Conversations(Struct):
-    """A user's conversations, most unread first."""
+    """One page of a user's conversations, in ID order."""
 
     conversations: list[Conversation]
     ver: Count
+    next_cursor: str | None  # pass it back as `cursor` for the next page; null: this was the last
 
 
 class Cleaned(Struct):

@@ -22,10 +22,11 @@ async def get_unread(request: Request, user: str) -> Response:
 
 @user_endpoint
 async def get_conversations(request: Request, user: str) -> Response:
-    """The user's conversations, only those with unread unless unread_only=false."""
-    unread_only = params.query_bool(request.query_params.get("unread_only"), "unread_only", default=True)
+    """One page of the user's conversations (only those with unread unless unread_only=false), in ID order."""
+    page = params.parse_page_query(request.query_params, limits_of(request))
     state = await counters_of(request).snapshot(user)
-    return reply({"conversations": state.listing(unread_only), "ver": state.ver})
+    listing, last = state.page(page.unread_only, page.limit, page.after)
+    return reply({"conversations": listing, "ver": state.ver, "next_cursor": params.page_cursor(last)})
 
 
 @user_endpoint

@@ -11,7 +11,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from counters import C2CMessage, C2CRecall, Filter, GroupMessage, GroupRecall, InvalidArgument, Limits, Message, Recall
+from counters import (
+    C2CMessage,
+    C2CRecall,
+    Filter,
+    GroupMessage,
+    GroupRecall,
+    InvalidArgument,
+    Limits,
+    Message,
+    Recall,
+)
 
 from . import bodies as b
 from .decoding import reader
@@ -211,10 +221,40 @@ def parse_conversation_group_edit(data: Data, limits: Limits) -> Edit:
 # --- WebSocket requests that no HTTP body has ----------------------------------------
 
 
-def parse_unread_only(data: Data, limits: Limits) -> bool:
-    """`unread_only` of get_conversations (default true)."""
-    unread_only = reader(limits).read(data, b.ListRequest).unread_only
-    return True if unread_only is None else unread_only
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which page of the conversations: only those with unread or all, how many, after which ID."""
+
+    unread_only: bool
+    limit: int
+    after: str
+
+
+def parse_page(data: Data, limits: Limits) -> Page:
+    """`unread_only` (default true), `limit` (default the most a page holds) and `cursor` of a listing."""
+    args = reader(limits).read(data, b.ListRequest)
+    unread_only = True if args.unread_only is None else args.unread_only
+    limit = limits.conversations_per_page if args.limit is None else args.limit
+    return Page(unread_only, limit, args.cursor or "")
+
+
+def parse_page_query(query: Mapping[str, str], limits: Limits) -> Page:
+    """The page of `?unread_only=&limit=&cursor=`."""
+    values: dict[str, object] = {"unread_only": query_bool(query.get("unread_only"), "unread_only", default=True)}
+    if "limit" in query:
+        values["limit"] = _query_int(query["limit"], "limit")
+    if "cursor" in query:
+        values["cursor"] = query["cursor"]
+    return parse_page(values, limits)
+
+
+def page_cursor(last_id: str | None) -> str | None:
+    """The `next_cursor` after the conversation `last_id` (None: the listing is complete).
+
+    It is that ID itself, and a page lists the IDs above its cursor: any string is a valid cursor, so
+    a client can never hold one that is refused. Clients treat it as opaque all the same.
+    """
+    return last_id
 
 
 def parse_group_name(data: Data, limits: Limits) -> str:

@@ -267,9 +267,11 @@ class FilterRequest(Body):
 
 
 class ListRequest(Body):
-    """get_conversations."""
+    """get_conversations (WebSocket) and GET /v1/users/{userID}/conversations: one page of the listing."""
 
     unread_only: bool | None = None
+    limit: Annotated[int, Most("conversations_per_page", least=1, number=True)] | None = None
+    cursor: Annotated[str, Meta(min_length=1, max_length=200, description="the next_cursor of a page")] | None = None
 
 
 class NamedGroup(Body):

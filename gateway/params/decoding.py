@@ -29,15 +29,19 @@ Schema = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Most:
-    """Marks a list whose size limit is the `Limits` field `limit` (and at least `least` items)."""
+    """Marks a list whose size limit is the `Limits` field `limit` (and at least `least` items), or with
+    `number`, an integer at most that limit (and at least `least`)."""
 
     limit: str
     least: int = 0
+    number: bool = False
 
     def meta(self, limits: Limits | None) -> msgspec.Meta:
         """The msgspec constraint under these limits."""
         if limits is None:
             raise TypeError(f"a type sized by Limits.{self.limit} needs the running Limits")
+        if self.number:
+            return msgspec.Meta(ge=self.least, le=getattr(limits, self.limit))
         return msgspec.Meta(min_length=self.least or None, max_length=getattr(limits, self.limit))
 
 

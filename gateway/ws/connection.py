@@ -269,10 +269,6 @@ class Connection:
         """Stop pushing this filter (an unknown one is not an error)."""
         self.filters.pop(flt, None)
 
-    def push_conversations(self, ids: Sequence[str]) -> None:
-        """Send these conversations as pushes, right after the reply being written."""
-        self.outbox.push(False, False, ids, None)
-
     def refreshed(self, expires: float) -> None:
         """A `refresh` moved the token's expiry."""
         if self.ready:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
@@ -34,15 +34,13 @@ class Session(Protocol):
 
     def drop_filter(self, flt: Filter) -> None: ...
 
-    def push_conversations(self, ids: Sequence[str]) -> None: ...
-
     def refreshed(self, expires: float) -> None: ...
 
 
 log = logging.getLogger("reddot.ws")
-# Bytes of a reply around its conversations, {"id":…,"ok":true,"conversations":[],"ver":…,"more":…},
-# but for the id (measured per request): ~70 at most.
-REPLY_ENVELOPE = 128
+# Bytes of a reply around its conversations, {"id":…,"ok":true,"conversations":[],"ver":…,"next_cursor":…},
+# but for the id (measured per request): ~70, plus a cursor of at most ~92 (a 68-character ID in base64).
+REPLY_ENVELOPE = 256
 Reply = dict[str, Any]
 Body = dict[str, Any]  # the decoded request frame; each op reads its fields with gateway.params
 Op = Callable[[Session, Body], Awaitable[Reply]]
@@ -112,20 +110,18 @@ async def unsubscribe_filter(conn: Session, req: Body) -> Reply:
 
 
 async def get_conversations(conn: Session, req: Body) -> Reply:
-    """The conversations, only those with unread unless unread_only is false.
+    """One page of the conversations (only those with unread unless unread_only is false), in ID order.
 
-    The reply is one frame of at most Limits.frame_bytes (docs/protocol.md §3): a listing too long for it
-    replies with what fits and `more` (how many did not), and those follow at once as `conversations` pushes.
+    A page is at most `limit` conversations and one frame of at most Limits.frame_bytes: a page that
+    would not fit ends earlier, and its `next_cursor` continues from there (null: nothing follows).
     """
-    state = conn.state
-    limits = conn.config.limits
-    listing = state.listing(params.parse_unread_only(req, limits))
+    state, limits = conn.state, conn.config.limits
+    page = params.parse_page(req, limits)
+    listing, last = state.page(page.unread_only, page.limit, page.after)
     shown = _fitting(listing, limits.frame_bytes - REPLY_ENVELOPE - len(orjson.dumps(req["id"])))
-    if shown == len(listing):
-        return {"conversations": listing, "ver": state.ver}
-    rest = [str(c["id"]) for c in listing[shown:]]
-    conn.push_conversations(rest)  # written right after the reply, in the same flush
-    return {"conversations": listing[:shown], "ver": state.ver, "more": len(rest)}
+    if shown < len(listing):
+        listing, last = listing[:shown], str(listing[shown - 1]["id"])
+    return {"conversations": listing, "ver": state.ver, "next_cursor": params.page_cursor(last)}
 
 
 def _fitting(items: list[dict[str, object]], room: int) -> int:

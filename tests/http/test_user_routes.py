@@ -106,17 +106,18 @@ class TestUserID:
 
 class TestConversations:
     async def test_lists_unread_conversations(self, http: httpx.AsyncClient, users: Any) -> None:
-        """Conversations come with counts and settings, most unread first."""
+        """Conversations come with counts and settings, in ID order, the listing whole (next_cursor null)."""
         alice, bob, g = await inbox(http, users)
         reply = await ok(http, "GET", f"/v1/users/{alice}/conversations")
         expected_group = {
             "id": f"group_{g}", "type": 2, "unread": 3, "mentions": 1, "recv_opt": 0, "marks": 0, "groups": [],
             "read_timestamp": 0, "read_sequence": 0,
         }  # fmt: skip
-        assert (5, [f"group_{g}", f"c2c_{bob}"], expected_group) == (
+        assert (5, [f"c2c_{bob}", f"group_{g}"], expected_group, None) == (
             reply["ver"],
             [c["id"] for c in reply["conversations"]],
-            reply["conversations"][0],
+            reply["conversations"][1],
+            reply["next_cursor"],
         )
 
     async def test_unread_only_false_keeps_read_conversations(self, http: httpx.AsyncClient, users: Any) -> None:

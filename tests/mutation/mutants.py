@@ -159,6 +159,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "batch.filters |= filters",
         "batch.filters = filters",
         OUTBOX,
+        equivalent="the only caller, Connection.changed, passes filters=True for every change that pushes "
+        "anything while the connection has a filter, and a push of nothing returns before the flags",
     ),
     Mutant(
         "outbox-replies-reordered",

@@ -150,36 +150,75 @@ class TestFrameSize:
         cleaned = {c["id"] for f in conn.pushes("conversations") for c in f["conversations"] if c["unread"] == 0}
         assert (300, set(convs)) == (reply["cleaned"], cleaned)
 
-    async def test_a_listing_too_big_for_one_reply_continues_in_pushes(
+    async def test_a_listing_too_big_for_one_frame_pages_by_cursor(
         self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
     ) -> None:
-        """get_conversations of 300 conversations in 20 long-named groups: a reply under 64 KiB with
-        `more`, the rest as pushes at the same ver; together exactly the HTTP listing."""
+        """get_conversations of 300 conversations in 20 long-named groups: pages under 64 KiB, each with the
+        next_cursor of the one after; together exactly the HTTP listing, in ID order, and nothing pushed."""
         alice = new_id("alice")
         convs = await _crowded(service, alice)
         listed = (await service.get(f"/v1/users/{alice}/conversations", params={"unread_only": "false"})).json()
         conn = await raw(alice, max_size=64 * 1024)  # websockets closes with 1009 on a bigger frame
-        reply = await conn.request("get_conversations", rid="a-long-request-id-" + "x" * 200, unread_only=False)
-        shown = {c["id"]: c for c in reply["conversations"]}
-        assert 0 < len(shown) < 300 and reply["more"] == 300 - len(shown)
-        await conn.request("ping", rid=3)  # the pushes that follow the reply are read by now
-        pushed = {c["id"]: c for f in conn.pushes("conversations") for c in f["conversations"]}
-        assert {f["ver"] for f in conn.pushes("conversations")} == {reply["ver"]}
-        assert len(pushed) == reply["more"] and not shown.keys() & pushed.keys()
-        assert {c["id"]: c for c in listed["conversations"]} == shown | pushed
-        assert set(convs) == shown.keys() | pushed.keys()
+        pages, cursor = [], None
+        while True:
+            args = {"unread_only": False, **({"cursor": cursor} if cursor else {})}
+            page = await conn.request("get_conversations", rid="a-long-request-id-" + "x" * 200, **args)
+            pages.append(page)
+            if (cursor := page["next_cursor"]) is None:
+                break
+        ids = [c["id"] for page in pages for c in page["conversations"]]
+        assert len(pages) > 1 and listed["next_cursor"] is None
+        assert ([c["id"] for c in listed["conversations"]], sorted(convs)) == (ids, ids)
+        assert [] == conn.pushes("conversations")
 
-    async def test_a_short_listing_is_one_reply_without_more(
+    async def test_limit_and_cursor_walk_the_listing_in_id_order(
         self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
     ) -> None:
-        """A listing that fits has no `more` and pushes nothing."""
+        """limit 2 over five conversations: pages of 2, 2 and 1 in ID order, the last with next_cursor null;
+        over HTTP the same pages come back."""
+        alice, senders = new_id("alice"), sorted(new_id("s") for _ in range(5))
+        for i, sender in enumerate(senders):
+            await send_c2c(service, sender, alice, f"m{i}", 100)
+        conn = await raw(alice)
+        ws_pages, http_pages, cursor, query = [], [], None, {"limit": "2"}
+        while True:
+            reply = await conn.request("get_conversations", limit=2, **({"cursor": cursor} if cursor else {}))
+            ws_pages.append([c["id"] for c in reply["conversations"]])
+            listed = (await service.get(f"/v1/users/{alice}/conversations", params=query)).json()
+            http_pages.append([c["id"] for c in listed["conversations"]])
+            if (cursor := reply["next_cursor"]) is None:
+                break
+            query = {"limit": "2", "cursor": cursor}
+        expected = [[f"c2c_{s}" for s in senders[i : i + 2]] for i in (0, 2, 4)]
+        assert (expected, expected) == (ws_pages, http_pages)
+
+    async def test_bad_limits_are_refused(
+        self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
+    ) -> None:
+        """limit 0 or 1001, or an empty cursor: invalid_argument (400 over HTTP)."""
+        alice = new_id("alice")
+        conn = await raw(alice)
+        codes = [
+            (await conn.request("get_conversations", **args))["error"]["code"]
+            for args in ({"limit": 0}, {"limit": 1001}, {"cursor": ""})
+        ]
+        statuses = [
+            (await service.get(f"/v1/users/{alice}/conversations", params=query)).status_code
+            for query in ({"limit": "0"}, {"limit": "1001"}, {"cursor": ""})
+        ]
+        assert (["invalid_argument"] * 3, [400] * 3) == (codes, statuses)
+
+    async def test_a_short_listing_is_one_page(
+        self, raw: Callable[..., Awaitable[Raw]], service: httpx.AsyncClient, new_id: NewId
+    ) -> None:
+        """A listing that fits is one reply with next_cursor null, and pushes nothing."""
         alice, bob = new_id("alice"), new_id("bob")
         await send_c2c(service, bob, alice, "m1", 100)
         conn = await raw(alice)
         reply = await conn.request("get_conversations", unread_only=False)
         await conn.request("ping", rid=3)
-        assert ("more" not in reply, [f"c2c_{bob}"], []) == (
-            True,
+        assert (None, [f"c2c_{bob}"], []) == (
+            reply["next_cursor"],
             [c["id"] for c in reply["conversations"]],
             conn.pushes("conversations"),
         )

@@ -148,28 +148,42 @@ export class ReddotClient extends EventTarget {
     return this.request("unsubscribe_filter", { filter });
   }
 
-  /** Conversations (all of them with unreadOnly = false); they are kept in `conversations` too. A listing
-   * over one frame returns what fit (`reply.more` tells how many did not): the rest arrive right after
-   * as pushes into `conversations`. */
+  /** Conversations (all of them with unreadOnly = false), every page of the listing; they are kept in
+   * `conversations` too. */
   async getConversations(unreadOnly = true) {
-    const reply = await this.request("get_conversations", { unread_only: unreadOnly });
-    this._keepConversations(reply.conversations, reply.ver);
-    return reply.conversations;
+    const pages = await this._pages(unreadOnly);
+    for (const page of pages) this._keepConversations(page.conversations, page.ver);
+    return pages.flatMap((page) => page.conversations);
+  }
+
+  /** Every page of a listing: `get_conversations` again with each `next_cursor` until it is null. */
+  async _pages(unreadOnly) {
+    const pages = [];
+    let cursor = null;
+    do {
+      const reply = await this.request("get_conversations", { unread_only: unreadOnly, ...(cursor ? { cursor } : {}) });
+      pages.push(reply);
+      cursor = reply.next_cursor;
+    } while (cursor);
+    return pages;
   }
 
   /** After a reconnect: the listing of every conversation replaces the known ones, since one it leaves out
-   * has nothing stored any more (say its only message was recalled meanwhile). With `more`, the rest
-   * follow as pushes, so a partial listing resets nothing. */
+   * has nothing stored any more (say its only message was recalled meanwhile). When the state moved between
+   * pages, the listing is not one picture: each page is kept for its ver, and pushes bring the rest. */
   async _relist() {
-    const reply = await this.request("get_conversations", { unread_only: false });
-    const listed = [...reply.conversations];
-    if (!reply.more) {
-      const ids = new Set(listed.map((c) => c.id));
-      for (const [id, kept] of this.conversations) {
-        if (!ids.has(id)) listed.push({ ...kept, ...EMPTIED });
-      }
+    const pages = await this._pages(false);
+    const vers = new Set(pages.map((page) => page.ver));
+    if (vers.size > 1) {
+      for (const page of pages) this._keepConversations(page.conversations, page.ver);
+      return;
     }
-    this._keepConversations(listed, reply.ver);
+    const listed = pages.flatMap((page) => page.conversations);
+    const ids = new Set(listed.map((c) => c.id));
+    for (const [id, kept] of this.conversations) {
+      if (!ids.has(id)) listed.push({ ...kept, ...EMPTIED });
+    }
+    this._keepConversations(listed, pages[0].ver);
   }
 
   /** Mark a conversation (or "c2c", "group", "" for all of a kind) read. */
