@@ -39,9 +39,12 @@ class AdmittingH11(H11Protocol):
         super().connection_lost(exc)
 
     def handle_events(self) -> None:
-        """Once a request's headers are in, its deadline is met."""
+        """Once a request's headers are in (or the socket was handed to a WebSocket), the deadline is met."""
         super().handle_events()
-        if self.cycle is not None and not self.cycle.response_complete:
+        upgraded = self.transport.get_protocol() is not self
+        if upgraded or (self.cycle is not None and not self.cycle.response_complete):
+            # Cancelled, not left to find the upgrade when it fires: its handle would keep this
+            # protocol object (a few KB) alive beside every new WebSocket for HEADER_SECONDS.
             self._cancel_header_timer()
 
     def on_response_complete(self) -> None:

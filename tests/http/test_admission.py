@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import resource
 import socket
 import time
@@ -12,10 +13,12 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from support.gateway import SERVICE_KEY
+from support.gateway import SERVICE_KEY, LiveServer, base_config
 from support.processes import Gateway
+from support.ws import user_token
+from websockets.asyncio.client import connect
 
-from gateway.http.admission import HEADER_SECONDS
+from gateway.http.admission import HEADER_SECONDS, AdmittingH11
 
 IDLE_SOCKETS = 19_900
 KEYS = ("--api-key", SERVICE_KEY, "--jwt-secret", "s" * 32)
@@ -86,3 +89,17 @@ class TestIdleSockets:
             while chunk := sock.recv(4096):  # the response, then b"" when the server closes
                 received += chunk
             assert received.startswith(b"HTTP/1.1 200")
+
+
+class TestUpgrades:
+    async def test_a_websocket_upgrade_lets_go_of_the_http_protocol(self, redis_url: str) -> None:
+        """After an upgrade nothing keeps the HTTP protocol alive (a pending header timer cost 5.7 KB a socket)."""
+        with LiveServer(base_config(redis_url)) as server:
+            async with connect(f"{server.ws_url}/v1/ws?token={user_token('admission-probe')}") as ws:
+                await ws.recv()  # the welcome: the upgrade is done
+                gc.collect()
+                handed_over = [
+                    p for p in gc.get_objects()
+                    if isinstance(p, AdmittingH11) and p.transport.get_protocol() is not p
+                ]  # fmt: skip
+        assert [] == handed_over
