@@ -1,58 +1,20 @@
 // reddot.js: a browser client for the reddot gateway's /v1/ws (docs/protocol.md §3).
-// One ES module, no dependencies, no build step: import it from /static/reddot.js or copy it
-// into your bundle. It mirrors gateway/client.py: reconnects with backoff and full jitter,
+// ES modules, no dependencies, no build step: import /static/reddot.js (it imports reddot-protocol.js
+// beside it) or copy both into your bundle. It mirrors gateway/client.py: reconnects with backoff and full jitter,
 // re-sends get_total and every filter subscription after each reconnect, keeps the latest
 // value per key by `ver`, and refreshes the token before it expires.
 
-const NO_RETRY_CODES = new Set([4001, 4003]); // a new token (or origin) is needed first
+import {
+  NO_RETRY_CODES, ReddotError, failAll, filterKey, fullJitter, listPages, relisted, settleable, socketUrl, tokenExpiry,
+} from "./reddot-protocol.js";
 
-/** An error reply (or a lost connection): `code` is the protocol's error code. */
-export class ReddotError extends Error {
-  constructor(code, message) {
-    super(`${code}: ${message}`);
-    this.name = "ReddotError";
-    this.code = code;
-    this.detail = message;
-  }
-}
-
-/** The normalized identity of a filter (docs/protocol.md §2), usable as a Map key. */
-export function filterKey(filter = {}) {
-  return JSON.stringify({
-    type: filter.type || 0,
-    group: filter.group || null,
-    mark: filter.mark || 0,
-    has_mention: filter.has_mention || null,
-  });
-}
-
-/** The `exp` claim (Unix seconds) of a JWT, or null if it cannot be read. */
-export function tokenExpiry(token) {
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const exp = JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4))).exp;
-    return typeof exp === "number" ? exp : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The /v1/ws URL of a gateway: ws(s)://host/v1/ws from an http(s) base, or the page's own origin. */
-function socketUrl(base) {
-  const url = new URL(base || "/", globalThis.location?.href);
-  if (url.protocol === "http:" || url.protocol === "https:") url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  if (!url.pathname.endsWith("/v1/ws")) url.pathname = url.pathname.replace(/\/$/, "") + "/v1/ws";
-  return url;
-}
+export { ReddotError, filterKey, tokenExpiry };
 
 /**
  * One user's live unread state. Events (addEventListener or `on`):
  *   total {total, ver} · filter {filter, key, total, ver} · conversations {conversations, ver}
  *   state {client} after any change · connection {state: connecting|open|closed|failed, code, retryIn}
  */
-// A conversation with nothing stored, as the gateway would push it (its id and type stay).
-const EMPTIED = { unread: 0, mentions: 0, recv_opt: 0, marks: 0, groups: [], read_timestamp: 0, read_sequence: 0 };
-
 export class ReddotClient extends EventTarget {
   constructor(token, { url, backoff = [250, 10000], refreshBefore = 30, requestTimeout = 10000 } = {}) {
     super();
@@ -151,39 +113,16 @@ export class ReddotClient extends EventTarget {
   /** Conversations (all of them with unreadOnly = false), every page of the listing; they are kept in
    * `conversations` too. */
   async getConversations(unreadOnly = true) {
-    const pages = await this._pages(unreadOnly);
+    const pages = await listPages(this, unreadOnly);
     for (const page of pages) this._keepConversations(page.conversations, page.ver);
     return pages.flatMap((page) => page.conversations);
   }
 
-  /** Every page of a listing: `get_conversations` again with each `next_cursor` until it is null. */
-  async _pages(unreadOnly) {
-    const pages = [];
-    let cursor = null;
-    do {
-      const reply = await this.request("get_conversations", { unread_only: unreadOnly, ...(cursor ? { cursor } : {}) });
-      pages.push(reply);
-      cursor = reply.next_cursor;
-    } while (cursor);
-    return pages;
-  }
-
-  /** After a reconnect: the listing of every conversation replaces the known ones, since one it leaves out
-   * has nothing stored any more (say its only message was recalled meanwhile). When the state moved between
-   * pages, the listing is not one picture: each page is kept for its ver, and pushes bring the rest. */
+  /** After a reconnect: every page of the listing replaces the known conversations (see relisted()). */
   async _relist() {
-    const pages = await this._pages(false);
-    const vers = new Set(pages.map((page) => page.ver));
-    if (vers.size > 1) {
-      for (const page of pages) this._keepConversations(page.conversations, page.ver);
-      return;
-    }
-    const listed = pages.flatMap((page) => page.conversations);
-    const ids = new Set(listed.map((c) => c.id));
-    for (const [id, kept] of this.conversations) {
-      if (!ids.has(id)) listed.push({ ...kept, ...EMPTIED });
-    }
-    this._keepConversations(listed, pages[0].ver);
+    const { pages, whole } = relisted(await listPages(this, false), this.conversations);
+    if (whole) this._keepConversations(whole, pages[0].ver);
+    else for (const page of pages) this._keepConversations(page.conversations, page.ver);
   }
 
   /** Mark a conversation (or "c2c", "group", "" for all of a kind) read. */
@@ -245,7 +184,7 @@ export class ReddotClient extends EventTarget {
       if (this._ws !== ws) return;
       this._ws = null;
       clearTimeout(this._refreshTimer);
-      this._failPending(new ReddotError("unavailable", "the connection was lost"));
+      failAll(this._pending, new ReddotError("unavailable", "the connection was lost"));
       this._resetOpen();
       if (this._stopped) return;
       this._retry(event.code);
@@ -275,9 +214,7 @@ export class ReddotClient extends EventTarget {
       this._open.reject?.(new ReddotError("unauthenticated", `closed with ${code}`));
       return;
     }
-    // Full jitter: the clients of a restarted gateway must not all come back at the same moment.
-    const [first, cap] = this.backoff;
-    const retryIn = Math.round(Math.random() * Math.min(cap, first * 2 ** this._attempt));
+    const retryIn = fullJitter(this.backoff, this._attempt);
     this._attempt += 1;
     this._setConnection("closed", { code, retryIn, error: error?.message });
     this._retryTimer = setTimeout(() => this._connect(), retryIn);
@@ -347,23 +284,8 @@ export class ReddotClient extends EventTarget {
     this._emit("state", { client: this });
   }
 
-  _failPending(error) {
-    for (const { reject, timer } of this._pending.values()) {
-      clearTimeout(timer);
-      reject(error);
-    }
-    this._pending.clear();
-  }
-
   _resetOpen() {
-    if (this._open && !this._open.settled) return;
-    const open = { settled: false };
-    open.promise = new Promise((resolve, reject) => {
-      open.resolve = () => ((open.settled = true), resolve());
-      open.reject = (error) => ((open.settled = true), reject(error));
-    });
-    open.promise.catch(() => {}); // a failed start is reported through the `connection` event too
-    this._open = open;
+    if (!this._open || this._open.settled) this._open = settleable();
   }
 
   _setConnection(state, detail = {}) {
